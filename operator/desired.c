@@ -1,0 +1,1 @@
+/* desired.c: not written yet. */

@@ -1,0 +1,1 @@
+/* kube.c: not written yet. */

@@ -1,0 +1,1 @@
+/* names.c: not written yet. */

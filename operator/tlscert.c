@@ -1,0 +1,1 @@
+/* tlscert.c: not written yet. */

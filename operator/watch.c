@@ -1,0 +1,1 @@
+/* watch.c: not written yet. */

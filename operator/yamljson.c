@@ -1,0 +1,1 @@
+/* yamljson.c: not written yet. */
