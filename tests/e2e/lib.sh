@@ -1,0 +1,122 @@
+# lib.sh: shared helpers for the end-to-end tests, sourced by each
+# tests/e2e/test_*.sh. Every test gets its own namespace and, when it asks,
+# its own operator process watching only that namespace; both are removed
+# when the test exits. The control plane is hack/local-cluster.sh's.
+set -euo pipefail
+
+SRC=${VKC_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BUILD=${VKC_BUILD_DIR:-$SRC/build}
+OPERATOR=${VKC_OPERATOR:-$BUILD/vkc-operator}
+KUBECONFIG=$("$SRC/hack/local-cluster.sh" kubeconfig)
+export KUBECONFIG
+TEST_NAME=$(basename "$0" .sh)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/vkc-e2e.XXXXXX")
+NS=""
+OPERATOR_PIDS=()
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# fail MESSAGE: ends the test.
+fail() {
+	echo "FAIL: $TEST_NAME: $*" >&2
+	exit 1
+}
+
+cleanup() {
+	local rc=$?
+	local pid
+	for pid in "${OPERATOR_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${OPERATOR_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	if [ $rc -ne 0 ]; then
+		for f in "$WORK"/operator*.log; do
+			[ -f "$f" ] || continue
+			echo "---- $f (last 60 lines)" >&2
+			tail -n 60 "$f" >&2
+		done
+	fi
+	if [ -n "$NS" ]; then
+		# connectors carry a finalizer; without an operator left to remove
+		# it, drop it so the namespace can go
+		kubectl get vkc -n "$NS" -o name 2>/dev/null | while read -r o; do
+			kubectl patch -n "$NS" "$o" --type=merge \
+			    -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1 || true
+		done
+		kubectl delete namespace "$NS" --wait=false >/dev/null 2>&1 || true
+	fi
+	rm -rf "$WORK"
+	if [ $rc -eq 0 ]; then
+		echo "PASS: $TEST_NAME"
+	fi
+	exit $rc
+}
+trap cleanup EXIT
+
+# install_crd: applies the CRD and waits until it is served.
+install_crd() {
+	kubectl apply --server-side --force-conflicts -f "$SRC/crds/" >/dev/null
+	kubectl wait --for=condition=Established --timeout=60s \
+	    crd/virtualkubeletconnectors.connectors.virtual-kubelet.io >/dev/null
+}
+
+# new_namespace: creates this test's namespace and sets NS.
+new_namespace() {
+	NS="e2e-$(echo "$TEST_NAME" | tr '_' '-' | cut -c1-40)-$RANDOM"
+	kubectl create namespace "$NS" >/dev/null
+}
+
+# start_operator [ARGS...]: runs the operator for NS in the background; its
+# log is $WORK/operator-N.log. Sets OPERATOR_PID.
+start_operator() {
+	local n=${#OPERATOR_PIDS[@]}
+	"$OPERATOR" --kubeconfig "$KUBECONFIG" --namespace "$NS" \
+	    --metrics-bind-address 0 --health-probe-bind-address 0 -v 2 "$@" \
+	    >"$WORK/operator-$n.log" 2>&1 &
+	OPERATOR_PID=$!
+	OPERATOR_PIDS+=("$OPERATOR_PID")
+}
+
+# eventually SECONDS COMMAND...: runs COMMAND until it succeeds, failing the
+# test after SECONDS.
+eventually() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		if [ $SECONDS -ge $deadline ]; then
+			echo "timed out waiting for: $*" >&2
+			"$@" >&2 || true
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+# absent KIND NAME [kubectl args]: true when the object does not exist.
+absent() {
+	local kind=$1 name=$2
+	shift 2
+	! kubectl get "$kind" "$name" "$@" >/dev/null 2>&1
+}
+
+# jget KIND NAME JSONPATH [kubectl args]: prints a field.
+jget() {
+	local kind=$1 name=$2 path=$3
+	shift 3
+	kubectl get "$kind" "$name" "$@" -o "jsonpath=$path"
+}
+
+# expect_eq ACTUAL WANT WHAT
+expect_eq() {
+	[ "$1" = "$2" ] || fail "$3: got '$1', want '$2'"
+}
+
+# expect_contains HAYSTACK NEEDLE WHAT
+expect_contains() {
+	case $1 in
+	*"$2"*) ;;
+	*) fail "$3: '$2' not found in: $1" ;;
+	esac
+}
