@@ -5,8 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Walks path; when parent_out is given, stops before the last step and
- * returns the last step's name in last (of size lastlen). */
+/* Walks a dot-separated path of object members. */
 static struct json_object *
 json_walk(struct json_object *o, const char *path)
 {
