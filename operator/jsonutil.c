@@ -5,27 +5,39 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Copies the next step of path (up to an unescaped dot; "\\." is a dot
+ * inside a name) into step; returns the rest of the path, or NULL when
+ * the step does not fit. */
+static const char *
+json_step(const char *p, char *step, size_t steplen)
+{
+	size_t n = 0;
+
+	while (*p != '\0' && *p != '.') {
+		if (*p == '\\' && p[1] == '.')
+			p++;
+		if (n + 1 >= steplen)
+			return NULL;
+		step[n++] = *p++;
+	}
+	step[n] = '\0';
+	return *p == '.' ? p + 1 : p;
+}
+
 /* Walks a dot-separated path of object members. */
 static struct json_object *
 json_walk(struct json_object *o, const char *path)
 {
 	char step[256];
-	const char *p, *dot;
-	size_t n;
+	const char *p;
 
 	p = path;
 	while (o != NULL && *p != '\0') {
-		dot = strchr(p, '.');
-		n = dot ? (size_t)(dot - p) : strlen(p);
-		if (n >= sizeof(step) || !json_object_is_type(o, json_type_object))
+		if (!json_object_is_type(o, json_type_object))
 			return NULL;
-		memcpy(step, p, n);
-		step[n] = '\0';
-		if (!json_object_object_get_ex(o, step, &o))
+		p = json_step(p, step, sizeof(step));
+		if (p == NULL || !json_object_object_get_ex(o, step, &o))
 			return NULL;
-		p += n;
-		if (*p == '.')
-			p++;
 	}
 	return o;
 }
@@ -70,31 +82,28 @@ int
 vkc_json_set(struct json_object *o, const char *path, struct json_object *v)
 {
 	char step[256];
-	const char *p, *dot;
+	const char *p;
 	struct json_object *next;
-	size_t n;
 
 	p = path;
 	for (;;) {
-		dot = strchr(p, '.');
-		n = dot ? (size_t)(dot - p) : strlen(p);
-		if (n >= sizeof(step) || !json_object_is_type(o, json_type_object)) {
-			json_object_put(v);
-			return -EINVAL;
-		}
-		memcpy(step, p, n);
-		step[n] = '\0';
-		if (dot == NULL)
+		if (!json_object_is_type(o, json_type_object))
 			break;
+		p = json_step(p, step, sizeof(step));
+		if (p == NULL)
+			break;
+		if (*p == '\0') {
+			json_object_object_add(o, step, v);
+			return 0;
+		}
 		if (!json_object_object_get_ex(o, step, &next)) {
 			next = json_object_new_object();
 			json_object_object_add(o, step, next);
 		}
 		o = next;
-		p = dot + 1;
 	}
-	json_object_object_add(o, step, v);
-	return 0;
+	json_object_put(v);
+	return -EINVAL;
 }
 
 struct json_object *
@@ -156,4 +165,49 @@ bool
 vkc_json_equal(struct json_object *a, struct json_object *b)
 {
 	return json_object_equal(a, b) != 0;
+}
+
+bool
+vkc_json_subset(struct json_object *want, struct json_object *have)
+{
+	struct json_object *hv;
+	size_t i, n;
+
+	if (want == NULL)
+		return have == NULL;
+	if (have == NULL)
+		return false;
+	switch (json_object_get_type(want)) {
+	case json_type_object:
+		if (!json_object_is_type(have, json_type_object))
+			return false;
+		json_object_object_foreach(want, k, wv) {
+			if (!json_object_object_get_ex(have, k, &hv)) {
+				/* an empty value reads back absent */
+				if (wv == NULL || (json_object_is_type(wv,
+				    json_type_object) &&
+				    json_object_object_length(wv) == 0) ||
+				    (json_object_is_type(wv, json_type_array) &&
+				    json_object_array_length(wv) == 0))
+					continue;
+				return false;
+			}
+			if (!vkc_json_subset(wv, hv))
+				return false;
+		}
+		return true;
+	case json_type_array:
+		if (!json_object_is_type(have, json_type_array))
+			return false;
+		n = json_object_array_length(want);
+		if (n != json_object_array_length(have))
+			return false;
+		for (i = 0; i < n; i++)
+			if (!vkc_json_subset(json_object_array_get_idx(want, i),
+			    json_object_array_get_idx(have, i)))
+				return false;
+		return true;
+	default:
+		return json_object_equal(want, have) != 0;
+	}
 }

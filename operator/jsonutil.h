@@ -1,8 +1,8 @@
 /*
  * jsonutil.h: small helpers over json-c for reading Kubernetes objects.
  *
- * Paths are dot-separated member names ("spec.image.tag"); a name that
- * itself holds a dot cannot be addressed this way (use json-c directly).
+ * Paths are dot-separated member names ("spec.image.tag"); a dot inside
+ * a name is escaped with a backslash ("data.tls\\.crt").
  * Getters never allocate: returned strings and objects belong to the tree.
  */
 #ifndef VKC_JSONUTIL_H
@@ -39,5 +39,11 @@ const char *vkc_json_str(struct json_object *o);
 
 /* True when a and b are equal trees (member order ignored). */
 bool vkc_json_equal(struct json_object *a, struct json_object *b);
+
+/* True when every member of want is in have with an equal value,
+ * recursively: objects may have extra members, arrays must have the same
+ * length with each element a subset. This is how a desired object is
+ * compared with the live one, whose extra fields the apiserver defaulted. */
+bool vkc_json_subset(struct json_object *want, struct json_object *have);
 
 #endif
