@@ -6,7 +6,10 @@
  * applies the CRD's defaults itself, so a connector with an empty spec (as
  * `kubectl vkc render` sees it, with no apiserver to default it) gives the
  * same children as the defaulted one. Every returned object is new and
- * belongs to the caller (json_object_put).
+ * belongs to the caller (json_object_put); NULL means the connector has no
+ * metadata.name (or memory ran out). A wrong-typed spec field is read as
+ * absent (vkc_desired_validate reports it). metadata.namespace defaults to
+ * "default"; without metadata.uid the ownerReference is left out.
  */
 #ifndef VKC_DESIRED_H
 #define VKC_DESIRED_H
@@ -85,8 +88,10 @@ int vkc_desired_validate(struct json_object *connector, const char *location,
     char *reason, size_t reasonlen, char *msg, size_t msglen);
 
 /* SHA-256 (hex, 64 chars + NUL) over the credential values the Deployment
- * uses: the Secret's data for the keys it references (NULL secret: none)
- * and spec.credentials.managedIdentityClientId. Stable under key order. */
+ * uses: the Secret's data for the keys it references (NULL secret, or no
+ * spec.credentials.secretRef: none; tenantId / subscriptionId only when
+ * spec does not set them) and spec.credentials.managedIdentityClientId.
+ * Stable under key order. Returns 0 (out filled) or a negative errno. */
 int vkc_credentials_hash(struct json_object *connector,
     struct json_object *secret, char out[65]);
 

@@ -13,7 +13,9 @@
 
 /* Makes a key and a certificate valid from now (less 5 minutes of clock
  * skew) for days days. *cert_pem and *key_pem are malloc'd PEM strings
- * the caller frees. Returns 0 or -ENOMEM / -EIO (OpenSSL failure). */
+ * the caller frees. Returns 0, -EINVAL (empty cn, days outside 1..36500),
+ * or -ENOMEM / -EIO (OpenSSL failure). A CN longer than RFC 5280's 64 is
+ * kept whole (node names reach 79). */
 int vkc_tls_generate(const char *cn, int days, char **cert_pem,
     char **key_pem);
 
