@@ -5,6 +5,7 @@
 # defaults fill in, the status subresource takes the operator's shape, the
 # printer columns show, and every sample and the install set apply.
 # No operator runs here.
+# shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 CRD=virtualkubeletconnectors.connectors.virtual-kubelet.io
@@ -390,3 +391,70 @@ for d in doc.get("items", [doc]):
             print("unrestricted", r["verbs"], "in", d["metadata"]["name"])
 ' <"$WORK/install.json" 2>&1) || fail "reading the install set's roles: $rules"
 expect_eq "$rules" "" "RBAC rules"
+
+log "the operator's role lets it do its work and no more"
+# The two ClusterRoles are applied for real (as the install does; like the
+# CRD they stay), and bound to ServiceAccounts of this test's namespace by
+# bindings that are removed on exit.
+CRBS=("e2e-$NS-operator" "e2e-$NS-connector")
+# runs before lib.sh's cleanup, which is handed the test's exit status
+crb_cleanup() {
+	local rc=$?
+	kubectl delete clusterrolebinding "${CRBS[@]}" --ignore-not-found >/dev/null 2>&1 || true
+	set +e
+	return $rc
+}
+trap 'crb_cleanup; cleanup' EXIT
+kubectl apply --server-side --force-conflicts \
+    -f "$SRC/manifests/rbac/role.yaml" -f "$SRC/manifests/rbac/connector_role.yaml" >/dev/null
+kubectl create clusterrolebinding "e2e-$NS-operator" --clusterrole=vkc-operator \
+    --serviceaccount="$NS:vkc-operator" >/dev/null
+kubectl create clusterrolebinding "e2e-$NS-connector" --clusterrole=virtual-kubelet-connector \
+    --serviceaccount="$NS:connector" >/dev/null
+OP=system:serviceaccount:$NS:vkc-operator
+VK=system:serviceaccount:$NS:connector
+# can AS WANT VERB RESOURCE [ARGS]: kubectl auth can-i answers WANT
+can() {
+	local as=$1 want=$2 got
+	shift 2
+	got=$(kubectl auth can-i --as="$as" "$@" 2>/dev/null) || true
+	expect_eq "$got" "$want" "can-i $* as ${as##*:}"
+}
+# RBAC is cached briefly after a change
+eventually 30 kubectl auth can-i --as="$OP" list virtualkubeletconnectors.connectors.virtual-kubelet.io -A ||
+	fail "the operator's binding never took effect"
+eventually 30 kubectl auth can-i --as="$VK" create tokenreviews.authentication.k8s.io ||
+	fail "the connector's binding never took effect"
+can "$OP" yes watch virtualkubeletconnectors.connectors.virtual-kubelet.io -A
+can "$OP" yes patch virtualkubeletconnectors.connectors.virtual-kubelet.io --subresource=status -n default
+can "$OP" no patch virtualkubeletconnectors.connectors.virtual-kubelet.io --subresource=scale -n default
+can "$OP" yes update virtualkubeletconnectors.connectors.virtual-kubelet.io --subresource=finalizers -n default
+can "$OP" no create virtualkubeletconnectors.connectors.virtual-kubelet.io -n default
+can "$OP" yes create deployments.apps -n default
+can "$OP" yes delete secrets -n default
+can "$OP" yes patch nodes
+can "$OP" no update nodes
+can "$OP" yes create pods --subresource=eviction -n default
+can "$OP" no delete pods -n default
+can "$OP" yes create events.events.k8s.io -n default
+can "$OP" no get configmaps -n default
+can "$OP" no '*' '*'
+can "$OP" yes bind clusterroles/virtual-kubelet-connector
+can "$OP" no bind clusterroles/cluster-admin
+can "$VK" yes create nodes
+can "$VK" no delete nodes
+can "$VK" yes patch pods --subresource=status -n default
+can "$VK" no create pods --subresource=eviction -n default
+can "$VK" yes create subjectaccessreviews.authorization.k8s.io
+can "$VK" no create secrets -n default
+# what `bind` is for: the operator may bind connectors to their role, and
+# only to it (RBAC's escalation check runs on a server-side dry run too)
+crb() {
+	printf 'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: vkc-%s-probe\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: %s\nsubjects:\n- kind: ServiceAccount\n  name: probe\n  namespace: %s\n' \
+	    "$NS" "$1" "$NS"
+}
+out=$(crb virtual-kubelet-connector | kubectl create --as="$OP" --dry-run=server -f - 2>&1) ||
+	fail "the operator cannot bind a connector to virtual-kubelet-connector: $out"
+out=$(crb cluster-admin | kubectl create --as="$OP" --dry-run=server -f - 2>&1) &&
+	fail "the operator can bind cluster-admin: $out"
+expect_contains "$out" "forbidden" "binding cluster-admin as the operator"
