@@ -41,7 +41,7 @@ cleanup() {
 	if [ -n "$NS" ]; then
 		# connectors carry a finalizer; without an operator left to remove
 		# it, drop it so the namespace can go
-		kubectl get vkc -n "$NS" -o name 2>/dev/null | while read -r o; do
+		{ kubectl get vkc -n "$NS" -o name 2>/dev/null || true; } | while read -r o; do
 			kubectl patch -n "$NS" "$o" --type=merge \
 			    -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1 || true
 		done
