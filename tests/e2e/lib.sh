@@ -13,6 +13,7 @@ TEST_NAME=$(basename "$0" .sh)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vkc-e2e.XXXXXX")
 NS=""
 OPERATOR_PIDS=()
+CLEANUP_NODES=()
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -38,6 +39,9 @@ cleanup() {
 			tail -n 60 "$f" >&2
 		done
 	fi
+	for n in "${CLEANUP_NODES[@]}"; do
+		kubectl delete node "$n" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+	done
 	if [ -n "$NS" ]; then
 		# connectors carry a finalizer; without an operator left to remove
 		# it, drop it so the namespace can go
@@ -119,4 +123,57 @@ expect_contains() {
 	*"$2"*) ;;
 	*) fail "$3: '$2' not found in: $1" ;;
 	esac
+}
+
+# virtual_node NAME OS [READY]: creates the Node a virtual kubelet would
+# register (its labels and taint), Ready True unless READY says otherwise;
+# it is deleted when the test ends.
+virtual_node() {
+	local name=$1 os=$2 ready=${3:-True}
+	CLEANUP_NODES+=("$name")
+	kubectl apply -f - >/dev/null <<EON
+apiVersion: v1
+kind: Node
+metadata:
+  name: $name
+  labels:
+    type: virtual-kubelet
+    kubernetes.io/role: agent
+    kubernetes.io/os: $os
+    kubernetes.io/hostname: $name
+spec:
+  taints:
+  - key: virtual-kubelet.io/provider
+    value: azure
+    effect: NoSchedule
+EON
+	kubectl patch node "$name" --subresource=status --type=merge -p \
+	    "{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"$ready\",\"reason\":\"KubeletReady\",\"message\":\"played by the test\",\"lastHeartbeatTime\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"lastTransitionTime\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}]}}" >/dev/null
+}
+
+# make_pods_ready SELECTOR: plays the kubelet for the pods a Deployment
+# made (there is no kubelet here): marks them Running and Ready.
+make_pods_ready() {
+	local p
+	for p in $(kubectl get pods -n "$NS" -l "$1" -o name); do
+		kubectl patch -n "$NS" "$p" --subresource=status --type=merge -p \
+		    "{\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"},{\"type\":\"ContainersReady\",\"status\":\"True\"}]}}" >/dev/null
+	done
+}
+
+# free_port: a free TCP port on 127.0.0.1.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# writes METRICS_URL: counts the operator's write requests (everything but
+# GET and WATCH) from its /metrics.
+writes_sent() {
+	curl -fsS "$1" | awk '/^rest_client_requests_total/ && !/method="(GET|WATCH)"/ { n += $NF } END { print n + 0 }'
+}
+
+# install_connector_role: the ClusterRole connectors are bound to.
+install_connector_role() {
+	kubectl apply --server-side --force-conflicts \
+	    -f "$SRC/manifests/rbac/connector_role.yaml" >/dev/null
 }
