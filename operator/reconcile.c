@@ -1185,16 +1185,62 @@ reconcile_deleted(struct pass *p)
 	return rc;
 }
 
-/* Applies the children of every desired release. */
+/* Asks the apiserver, with a dry run, whether it would take the
+ * Deployment, so that a spec it rejects (resources it refuses, say) is
+ * reported before any child is made. Returns 0, 1 when rejected (reason
+ * set), or a negative code. */
+static int
+dry_run_deployment(struct pass *p, struct json_object *dep)
+{
+	struct json_object *live;
+	struct kube_status st;
+	const char *name;
+	char path[512];
+	int rc;
+
+	name = vkc_json_get_string(dep, "metadata.name", "");
+	live = vkc_informer_get(p->ctl->caches[VKC_CACHE_DEPLOYMENTS], p->ns,
+	    name);
+	if (live != NULL && vkc_json_subset(dep, live)) {
+		json_object_put(live);
+		return 0;
+	}
+	json_object_put(live);
+	rc = kube_path(path, sizeof(path), "apps", "v1", p->ns, "deployments",
+	    name, NULL);
+	if (rc != 0)
+		return rc;
+	strncat(path, "?dryRun=All", sizeof(path) - strlen(path) - 1);
+	rc = kube_apply(p->ctl->c, path, dep, VKC_FIELD_MANAGER, true, NULL,
+	    &st);
+	if (rc == KUBE_EINVALID || rc == KUBE_EBADREQUEST) {
+		snprintf(p->reason, sizeof(p->reason), "InvalidSpec");
+		snprintf(p->message, sizeof(p->message), "the apiserver refuses "
+		    "the connector's Deployment: %.400s", st.message);
+		return 1;
+	}
+	if (rc != 0)
+		log_error("cannot check Deployment '%s/%s': %s", p->ns, name,
+		    status_line(&st, rc));
+	return rc;
+}
+
+/* Applies the children of every desired release, after checking that the
+ * apiserver takes every Deployment. Returns 0, 1 when the spec was
+ * rejected (nothing applied), or a negative code. */
 static int
 apply_releases(struct pass *p, const struct vkc_desired_ctx *dctx,
     const struct vkc_release *rels, int n)
 {
-	struct json_object *o;
+	struct json_object *o, *deps[VKC_OS_COUNT] = { NULL };
 	char *cert = NULL, *key = NULL;
 	long long left;
 	int i, rc = 0;
 
+	for (i = 0; i < n && rc == 0; i++) {
+		deps[i] = vkc_desired_deployment(dctx, &rels[i]);
+		rc = deps[i] != NULL ? dry_run_deployment(p, deps[i]) : -ENOMEM;
+	}
 	for (i = 0; i < n && rc == 0; i++) {
 		o = vkc_desired_service_account(dctx, &rels[i]);
 		rc = o ? apply_child(p, VKC_CACHE_SERVICEACCOUNTS, o, "", "v1",
@@ -1226,11 +1272,11 @@ apply_releases(struct pass *p, const struct vkc_desired_ctx *dctx,
 		json_object_put(o);
 		if (rc != 0)
 			break;
-		o = vkc_desired_deployment(dctx, &rels[i]);
-		rc = o ? apply_child(p, VKC_CACHE_DEPLOYMENTS, o, "apps", "v1",
-		    "deployments") : -ENOMEM;
-		json_object_put(o);
+		rc = apply_child(p, VKC_CACHE_DEPLOYMENTS, deps[i], "apps", "v1",
+		    "deployments");
 	}
+	for (i = 0; i < n; i++)
+		json_object_put(deps[i]);
 	return rc;
 }
 
@@ -1308,6 +1354,15 @@ reconcile_live(struct pass *p)
 	if (rc != 0)
 		return rc;
 	rc = apply_releases(p, &dctx, rels, n);
+	if (rc == 1) {
+		/* bad input the apiserver found: report, do not retry */
+		log_warn("rejected '%s/%s': %s: %s", p->ns, p->name, p->reason,
+		    p->message);
+		vkc_event(p->ctl->rec, p->conn, "Warning", p->reason, "%s",
+		    p->message);
+		update_status(p, &dctx, rels, n, location);
+		return 0;
+	}
 	if (rc == 0) {
 		/* releases no longer desired: a shrink or a rename */
 		keep = json_object_new_object();
