@@ -13,6 +13,7 @@
  *
  * Credentials that change at run time (a token file, an exec plugin) are
  * fetched through vkc_kubeconfig_credentials(), which caches and refreshes.
+ * A struct vkc_kubeconfig is not locked: callers serialise credentials().
  */
 #ifndef VKC_KUBECONFIG_H
 #define VKC_KUBECONFIG_H
@@ -50,8 +51,9 @@ struct vkc_kubeconfig {
 	struct vkc_exec_config *exec;	/* or NULL */
 
 	/* credential cache, managed by vkc_kubeconfig_credentials() */
-	char *cached_token;
-	time_t cached_token_read;	/* when token_file was last read */
+	char *cached_token;		/* from token_file or the exec plugin */
+	time_t cached_token_read;	/* when token_file was last read
+					 * (CLOCK_MONOTONIC seconds) */
 	char *exec_cert, *exec_key;	/* from an exec plugin, or NULL */
 	size_t exec_cert_len, exec_key_len;
 	time_t exec_expiry;		/* 0: no expiry given */
@@ -59,8 +61,10 @@ struct vkc_kubeconfig {
 };
 
 /* Loads the configuration. path may be NULL (see above); context may be
- * NULL for current-context. Returns 0, or a negative errno with a one-line
- * message in err that says what to fix. */
+ * NULL for current-context (it is ignored for the in-cluster
+ * configuration). Returns 0, or a negative errno with a one-line message in
+ * err that says what to fix; on error kc holds nothing (releasing it is
+ * harmless). */
 int vkc_kubeconfig_load(struct vkc_kubeconfig *kc, const char *path,
     const char *context, char *err, size_t errlen);
 
