@@ -72,11 +72,50 @@ new_namespace() {
 	kubectl create namespace "$NS" >/dev/null
 }
 
-# start_operator [ARGS...]: runs the operator for NS in the background; its
-# log is $WORK/operator-N.log. Sets OPERATOR_PID.
+# operator_kubeconfig: prints the path of a kubeconfig that authenticates
+# as the operator's own ServiceAccount (vkc-system/vkc-operator, with the
+# RBAC of manifests/rbac), made once per hour for every test to share; so
+# every end-to-end test proves that RBAC sufficient.
+operator_kubeconfig() {
+	local dir kc token
+	dir=$("$SRC/hack/local-cluster.sh" env | sed -n 's/^export VKC_CLUSTER_DIR=//p')
+	kc=$dir/operator-sa.kubeconfig
+	(
+		flock 9
+		if [ -s "$kc" ] && [ $(($(date +%s) - $(stat -c %Y "$kc"))) -lt 3600 ]; then
+			exit 0
+		fi
+		mkdir -p "$WORK/rbac"
+		cat >"$WORK/rbac/kustomization.yaml" <<EOK
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: vkc-system
+resources:
+- $(realpath --relative-to="$WORK/rbac" "$SRC/manifests/rbac")
+EOK
+		kubectl create namespace vkc-system --dry-run=client -o yaml |
+			kubectl apply -f - >/dev/null
+		kubectl kustomize --load-restrictor LoadRestrictionsNone "$WORK/rbac" |
+			kubectl apply --server-side --force-conflicts -f - >/dev/null
+		token=$(kubectl create token vkc-operator -n vkc-system --duration=24h)
+		kubectl config view --raw --minify -o json | python3 -c '
+import json, sys
+cfg = json.load(sys.stdin)
+cfg["users"] = [{"name": "vkc-operator", "user": {"token": sys.argv[1]}}]
+cfg["contexts"][0]["context"]["user"] = "vkc-operator"
+print(json.dumps(cfg))' "$token" >"$kc.tmp"
+		mv "$kc.tmp" "$kc"
+	) 9>"$dir/operator-sa.lock"
+	echo "$kc"
+}
+
+# start_operator [ARGS...]: runs the operator for NS in the background, as
+# its own ServiceAccount (pass --kubeconfig "$KUBECONFIG" to run it as the
+# admin instead); its log is $WORK/operator-N.log. Sets OPERATOR_PID.
 start_operator() {
-	local n=${#OPERATOR_PIDS[@]}
-	"$OPERATOR" --kubeconfig "$KUBECONFIG" --namespace "$NS" \
+	local n=${#OPERATOR_PIDS[@]} kc
+	kc=$(operator_kubeconfig)
+	"$OPERATOR" --kubeconfig "$kc" --namespace "$NS" \
 	    --metrics-bind-address 0 --health-probe-bind-address 0 -v 2 "$@" \
 	    >"$WORK/operator-$n.log" 2>&1 &
 	OPERATOR_PID=$!
