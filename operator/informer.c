@@ -196,9 +196,12 @@ inf_remove(struct vkc_informer *inf, const char *key)
 }
 
 /* Lists every page; on success replaces the store, emitting adds,
- * updates and deletes, and sets inf->rv. */
+ * updates and deletes, and sets inf->rv. The first page comes from the
+ * apiserver's watch cache (resourceVersion=0) unless consistent is set:
+ * after a 410 the cache may be older than what was already seen, so the
+ * relist reads from etcd, as client-go does. */
 static int
-inf_list(struct vkc_informer *inf)
+inf_list(struct vkc_informer *inf, bool consistent)
 {
 	struct json_object *page = NULL, *items, *seen, *item;
 	struct kube_status st;
@@ -224,8 +227,9 @@ inf_list(struct vkc_informer *inf)
 		/* the first page comes from the watch cache
 		 * (resourceVersion=0); continuations carry their own */
 		snprintf(path, sizeof(path), "%s?limit=%d%s%s%s%s", base,
-		    INF_PAGE, cont[0] ? "&continue=" : "&resourceVersion=0",
-		    cont, sel[0] ? "&labelSelector=" : "", sel);
+		    INF_PAGE, cont[0] ? "&continue=" : consistent ? "" :
+		    "&resourceVersion=0", cont,
+		    sel[0] ? "&labelSelector=" : "", sel);
 		rc = kube_get(inf->c, path, &page, &st);
 		if (rc != 0) {
 			log_warn("cannot list %s: %s", inf->name,
@@ -336,7 +340,7 @@ inf_run(void *arg)
 	char base[512], path[2048], sel[512], line[1200];
 	double backoff = INF_BACKOFF_MIN;
 	time_t started;
-	bool need_list = true;
+	bool need_list = true, expired = false;
 	int rc;
 
 	if (inf_base_path(inf, base, sizeof(base)) != 0)
@@ -347,7 +351,7 @@ inf_run(void *arg)
 		return NULL;
 	while (!inf->stop) {
 		if (need_list) {
-			rc = inf_list(inf);
+			rc = inf_list(inf, expired);
 			if (rc != 0) {
 				inf_wait(inf, inf_jitter(backoff));
 				backoff = backoff * 2 > INF_BACKOFF_MAX ?
@@ -355,6 +359,7 @@ inf_run(void *arg)
 				continue;
 			}
 			need_list = false;
+			expired = false;
 		}
 		snprintf(path, sizeof(path), "%s?watch=1&allowWatchBookmarks="
 		    "true&resourceVersion=%s&timeoutSeconds=%ld%s%s", base,
@@ -365,14 +370,22 @@ inf_run(void *arg)
 		    INF_INACTIVITY_S, &st);
 		if (time(NULL) - started >= INF_HEALTHY_RESET_S)
 			backoff = INF_BACKOFF_MIN;
-		if (rc == 0)
+		if (rc == 0 && time(NULL) - started >= 1)
 			continue;	/* the server's timeout: watch again */
+		if (rc == 0) {
+			/* ended at once: do not hammer the server */
+			inf_wait(inf, inf_jitter(backoff));
+			backoff = backoff * 2 > INF_BACKOFF_MAX ?
+			    INF_BACKOFF_MAX : backoff * 2;
+			continue;
+		}
 		if (rc == KUBE_ECANCELED)
 			break;
 		if (rc == KUBE_EGONE) {
 			log_info("watch of %s expired (resourceVersion %s): "
 			    "relisting", inf->name, inf->rv);
 			need_list = true;
+			expired = true;
 			continue;
 		}
 		log_warn("watch of %s failed: %s; retrying", inf->name,

@@ -4,8 +4,10 @@
  * The informer LISTs (resourceVersion=0 first, pages of 500), then WATCHes
  * from the list's resourceVersion with bookmarks and a random
  * timeoutSeconds in 300..600, taking the resourceVersion of every event.
- * A 410 (as HTTP code or ERROR event) relists, emitting deletes for
- * objects gone meanwhile; other failures reconnect after a jittered
+ * A 410 (as HTTP code or ERROR event) relists, from etcd rather than the
+ * watch cache, emitting deletes for objects gone meanwhile; a watch the
+ * server ends at once is not retried in a hot loop; other failures
+ * reconnect after a jittered
  * backoff from 0.8 s to 30 s, reset after two healthy minutes; about 70 s
  * of silence counts as a dead stream. Objects are stored after a
  * transform that drops what nobody reads (managedFields at least).

@@ -199,8 +199,10 @@ kube_client_new(struct vkc_kubeconfig *kc,
 		c->opts.timeout_ms = 30000;
 	if (c->opts.connect_timeout_ms <= 0)
 		c->opts.connect_timeout_ms = 10000;
-	if (c->opts.max_retries <= 0)
+	if (c->opts.max_retries == 0)
 		c->opts.max_retries = 4;
+	else if (c->opts.max_retries < 0)
+		c->opts.max_retries = 0;
 	if (c->opts.max_body <= 0)
 		c->opts.max_body = 64L << 20;
 	if (c->opts.burst <= 0)
@@ -481,6 +483,18 @@ kube_req_release(struct kube_req *r)
 	r->connect_to = NULL;
 }
 
+/* curl_slist_append() that frees the list when it fails. */
+static struct curl_slist *
+kube_slist_append(struct curl_slist *l, const char *s)
+{
+	struct curl_slist *n;
+
+	n = curl_slist_append(l, s);
+	if (n == NULL)
+		curl_slist_free_all(l);
+	return n;
+}
+
 /* Sets up h for one request. */
 static int
 kube_setup(struct kube_client *c, CURL *h, const char *method,
@@ -565,13 +579,16 @@ kube_setup(struct kube_client *c, CURL *h, const char *method,
 		curl_easy_setopt(h, CURLOPT_PROXY, c->kc.proxy_url);
 
 	l = curl_slist_append(NULL, "Accept: application/json");
+	/* no "Expect: 100-continue" round trip before large bodies */
+	if (l != NULL)
+		l = kube_slist_append(l, "Expect:");
 	if (l != NULL && auth != NULL)
-		l = curl_slist_append(l, auth);
+		l = kube_slist_append(l, auth);
 	if (l != NULL && content_type != NULL) {
 		char ct[128];
 
 		snprintf(ct, sizeof(ct), "Content-Type: %s", content_type);
-		l = curl_slist_append(l, ct);
+		l = kube_slist_append(l, ct);
 	}
 	if (l == NULL) {
 		rc = KUBE_ENOMEM;
@@ -594,12 +611,17 @@ out:
 	return rc;
 }
 
-/* True for answers worth sending again: 429, 5xx but 501, no answer. */
+/* True for answers worth sending again: 429, 5xx but 501; a transport
+ * failure of a GET, or of any method when no connection was made (only
+ * then is it certain that a write was not applied). */
 static bool
-kube_retryable(int rc, long http)
+kube_retryable(const char *method, int rc, CURLcode cc, long http)
 {
 	if (rc == KUBE_ETRANSPORT)
-		return true;
+		return strcmp(method, "GET") == 0 ||
+		    cc == CURLE_COULDNT_CONNECT ||
+		    cc == CURLE_COULDNT_RESOLVE_HOST ||
+		    cc == CURLE_COULDNT_RESOLVE_PROXY;
 	return http == 429 || (http >= 500 && http != 501);
 }
 
@@ -695,7 +717,7 @@ kube_request(struct kube_client *c, const char *method, const char *path,
 			refreshed = true;
 			continue;
 		}
-		if (rc == 0 || !kube_retryable(rc, st->http) ||
+		if (rc == 0 || !kube_retryable(method, rc, cc, st->http) ||
 		    attempt >= c->opts.max_retries)
 			break;
 		wait = st->retry_after > 0 ? st->retry_after :
@@ -809,13 +831,13 @@ kube_watch_event(const char *type, struct json_object *obj, void *arg)
 	return w->cb(type, obj, w->arg);
 }
 
-int
-kube_watch(struct kube_client *c, const char *path, vkc_watch_cb cb,
-    void *arg, volatile int *stop, long inactivity_s, struct kube_status *st)
+/* One watch request; see kube_watch(). */
+static int
+kube_watch_once(struct kube_client *c, const char *path, struct
+    kube_watch_ctx *w, volatile int *stop, long inactivity_s, bool refresh,
+    struct kube_status *st)
 {
-	struct kube_status local;
 	struct vkc_watch_parser parser;
-	struct kube_watch_ctx w;
 	struct kube_xfer x;
 	struct kube_req req;
 	struct json_object *answer;
@@ -824,26 +846,21 @@ kube_watch(struct kube_client *c, const char *path, vkc_watch_cb cb,
 	long http = 0;
 	int rc;
 
-	if (st == NULL)
-		st = &local;
 	kube_status_clear(st);
+	w->rc = 0;
 	h = curl_easy_init();
 	if (h == NULL)
 		return KUBE_ENOMEM;
 	memset(&req, 0, sizeof(req));
 	memset(&x, 0, sizeof(x));
-	w.cb = cb;
-	w.arg = arg;
-	w.st = st;
-	w.rc = 0;
-	vkc_watch_init(&parser, kube_watch_event, &w);
+	vkc_watch_init(&parser, kube_watch_event, w);
 	vkc_buf_init(&x.body, KUBE_STATUS_BODY_MAX);
 	x.st = st;
 	x.h = h;
 	x.parser = &parser;
 	x.stop = stop;
 	kube_throttle(c);
-	rc = kube_setup(c, h, "GET", path, NULL, NULL, false, &req, st);
+	rc = kube_setup(c, h, "GET", path, NULL, NULL, refresh, &req, st);
 	if (rc != 0)
 		goto out;
 	/* no overall timeout: the stream ends by the server's timeoutSeconds;
@@ -864,8 +881,8 @@ kube_watch(struct kube_client *c, const char *path, vkc_watch_cb cb,
 	kube_count(c, "WATCH", cc == CURLE_OK || http != 0 ? http : 0);
 	if (stop != NULL && *stop) {
 		rc = KUBE_ECANCELED;
-	} else if (w.rc != 0) {
-		rc = w.rc;
+	} else if (w->rc != 0) {
+		rc = w->rc;
 	} else if (x.parse_rc != 0) {
 		/* a malformed event, or the callback asked to stop */
 		if (x.parse_rc == VKC_WATCH_EPARSE ||
@@ -902,6 +919,29 @@ out:
 	vkc_buf_release(&x.body);
 	vkc_watch_release(&parser);
 	curl_easy_cleanup(h);
+	return rc;
+}
+
+int
+kube_watch(struct kube_client *c, const char *path, vkc_watch_cb cb,
+    void *arg, volatile int *stop, long inactivity_s, struct kube_status *st)
+{
+	struct kube_status local;
+	struct kube_watch_ctx w;
+	int rc;
+
+	if (st == NULL)
+		st = &local;
+	w.cb = cb;
+	w.arg = arg;
+	w.st = st;
+	w.rc = 0;
+	rc = kube_watch_once(c, path, &w, stop, inactivity_s, false, st);
+	if (rc == KUBE_EUNAUTHORIZED && w.rc == 0) {
+		/* a rotated token or an expired exec credential: nothing was
+		 * streamed yet, so ask once more with fresh credentials */
+		rc = kube_watch_once(c, path, &w, stop, inactivity_s, true, st);
+	}
 	return rc;
 }
 

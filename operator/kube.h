@@ -9,10 +9,12 @@
  *
  * Errors: every call returns 0 or a negative KUBE_E* code; when the
  * apiserver answered, *st (if given) holds its Status: HTTP code, reason
- * and message. 429 and 5xx answers and connection failures are retried
- * with jittered backoff honouring Retry-After; a 401 refreshes the
- * credentials (token file, exec plugin) once. A 409 Conflict is returned
- * as KUBE_ECONFLICT for the caller to retry with fresh data.
+ * and message. 429 and 5xx answers are retried with jittered backoff
+ * honouring Retry-After; so are transport failures of a GET, while other
+ * methods are sent again only when no connection could be made (a cut
+ * POST may have been applied). A 401 refreshes the credentials (token
+ * file, exec plugin) once. A 409 Conflict is returned as KUBE_ECONFLICT
+ * for the caller to retry with fresh data.
  */
 #ifndef VKC_KUBE_H
 #define VKC_KUBE_H
@@ -56,7 +58,8 @@ struct kube_client_options {
 	int burst;		/* bucket size for qps */
 	long timeout_ms;	/* per request; default 30000 */
 	long connect_timeout_ms;	/* default 10000 */
-	int max_retries;	/* for 429, 5xx, connection failures; default 4 */
+	int max_retries;	/* for 429, 5xx, connection failures; 0: the
+				 * default 4; negative: none */
 	long max_body;		/* cap on a response body; default 64 MiB */
 };
 
@@ -121,7 +124,8 @@ int kube_create(struct kube_client *c, const char *path,
  * as the HTTP code or as an ERROR event (KUBE_EGONE), on another ERROR
  * event or HTTP error (its code), on a malformed event (KUBE_EPROTO), or
  * with cb's non-zero return. Bookmarks and ERROR events other than 410
- * are passed to cb too.
+ * are passed to cb too. A 401 before the stream starts refreshes the
+ * credentials and tries once more.
  */
 int kube_watch(struct kube_client *c, const char *path, vkc_watch_cb cb,
     void *arg, volatile int *stop, long inactivity_s, struct kube_status *st);

@@ -13,6 +13,7 @@ vkc_watch_init(struct vkc_watch_parser *p, vkc_watch_cb cb, void *arg)
 	p->cb = cb;
 	p->arg = arg;
 	p->events = 0;
+	p->work = 0;
 	p->err[0] = '\0';
 }
 
@@ -27,6 +28,7 @@ watch_line(struct vkc_watch_parser *p, const char *s, size_t n)
 		n--;
 	if (n == 0)
 		return 0;
+	p->work += n;
 	ev = vkc_json_parse(s, n, jerr, sizeof(jerr));
 	if (ev == NULL) {
 		snprintf(p->err, sizeof(p->err), "malformed watch event: %s",
@@ -60,7 +62,9 @@ vkc_watch_feed(struct vkc_watch_parser *p, const char *data, size_t n)
 	 * unfinished tail is copied. */
 	while (n > 0) {
 		nl = memchr(data, '\n', n);
+		p->work += nl != NULL ? (size_t)(nl - data) + 1 : n;
 		if (nl == NULL) {
+			p->work += n;
 			rc = vkc_buf_append(&p->line, data, n);
 			if (rc != 0) {
 				snprintf(p->err, sizeof(p->err),
@@ -73,6 +77,7 @@ vkc_watch_feed(struct vkc_watch_parser *p, const char *data, size_t n)
 		used = (size_t)(nl - data) + 1;
 		len = used - 1;
 		if (p->line.len > 0) {
+			p->work += len;
 			rc = vkc_buf_append(&p->line, data, len);
 			if (rc != 0) {
 				snprintf(p->err, sizeof(p->err),

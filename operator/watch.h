@@ -29,6 +29,8 @@ struct vkc_watch_parser {
 	vkc_watch_cb cb;
 	void *arg;
 	unsigned long events;	/* events delivered */
+	unsigned long long work;	/* bytes scanned, copied and parsed:
+					 * stays linear in the bytes fed */
 	char err[256];		/* set when VKC_WATCH_EPARSE is returned */
 };
 

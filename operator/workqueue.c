@@ -182,11 +182,11 @@ wq_heap_remove(struct vkc_wq *q, struct wq_item *it)
 static void
 wq_add_locked(struct vkc_wq *q, struct wq_item *it)
 {
-	q->adds++;
 	if (it->heap_pos != 0)
 		wq_heap_remove(q, it);
 	if (it->dirty)
-		return;
+		return;		/* duplicates collapse, and are not counted */
+	q->adds++;
 	it->dirty = true;
 	if (it->processing)
 		return;
@@ -348,11 +348,7 @@ vkc_wq_get(struct vkc_wq *q)
 		while (q->hlen > 0 && q->heap[0]->ready_at <= now) {
 			it = q->heap[0];
 			wq_heap_remove(q, it);
-			if (!it->dirty) {
-				it->dirty = true;
-				if (!it->processing && wq_push(q, it) != 0)
-					it->dirty = false;
-			}
+			wq_add_locked(q, it);
 		}
 		if (q->flen > 0) {
 			it = q->fifo[q->fhead];
