@@ -26,6 +26,9 @@ vkc_log_verbosity(void)
 	return log_verbosity;
 }
 
+static void log_emit(char level, const char *levelname, const char *fmt,
+    va_list ap) __attribute__((format(printf, 3, 0)));
+
 static void
 log_emit(char level, const char *levelname, const char *fmt, va_list ap)
 {
