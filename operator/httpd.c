@@ -5,9 +5,14 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
 
 #define HTTPD_MAX_BODY (4u << 20)
 
@@ -108,15 +113,68 @@ httpd_parse(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
 	return 0;
 }
 
+bool
+vkc_httpd_addr_valid(const char *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (strcmp(addr, "0") == 0 || addr[0] == '\0')
+		return true;
+	return httpd_parse(addr, &ss, &len) == 0;
+}
+
+/* libmicrohttpd's own complaints, through the operator's log. */
+static void httpd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void
+httpd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_warn("http server: %s", msg);
+}
+
+/* Binds and listens on ss; returns the socket or a negative errno. */
+static int
+httpd_listen(struct sockaddr_storage *ss, socklen_t len)
+{
+	int fd, one = 1, zero = 0, e;
+
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* a restarted operator must not wait out TIME_WAIT */
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss->ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
+		    sizeof(zero));
+	if (bind(fd, (struct sockaddr *)ss, len) != 0 || listen(fd, 64) != 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
 int
 vkc_httpd_start(const char *addr, vkc_httpd_handler handler, void *arg,
     struct vkc_httpd **out, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
+	struct sockaddr_in6 *s6;
 	struct vkc_httpd *h;
 	const union MHD_DaemonInfo *info;
-	unsigned flags;
 	socklen_t len;
+	unsigned flags;
+	int fd = -1;
 
 	*out = NULL;
 	if (strcmp(addr, "0") == 0 || addr[0] == '\0')
@@ -127,28 +185,50 @@ vkc_httpd_start(const char *addr, vkc_httpd_handler handler, void *arg,
 		    addr);
 		return -EINVAL;
 	}
+	if (addr[0] == ':') {
+		/* every interface: IPv6 and IPv4 on one socket, else IPv4 */
+		struct sockaddr_storage any6;
+
+		memset(&any6, 0, sizeof(any6));
+		s6 = (struct sockaddr_in6 *)&any6;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = ((struct sockaddr_in *)&ss)->sin_port;
+		s6->sin6_addr = in6addr_any;
+		fd = httpd_listen(&any6, sizeof(*s6));
+		if (fd == -EAFNOSUPPORT || fd == -EADDRNOTAVAIL)
+			fd = httpd_listen(&ss, len);
+	} else {
+		fd = httpd_listen(&ss, len);
+	}
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot serve '%s': %s", addr,
+		    strerror(-fd));
+		return fd;
+	}
 	h = calloc(1, sizeof(*h));
-	if (h == NULL)
+	if (h == NULL) {
+		close(fd);
 		return -ENOMEM;
+	}
 	h->handler = handler;
 	h->arg = arg;
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
+	flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	/* the logger first, so that it sees every complaint */
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, httpd_answer, h,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_EXTERNAL_LOGGER, httpd_log, (void *)NULL,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
-		snprintf(err, errlen, "cannot serve '%s': address in use or "
-		    "not available", addr);
+		snprintf(err, errlen, "cannot serve '%s': the http server did "
+		    "not start", addr);
+		close(fd);
 		free(h);
-		return -EADDRINUSE;
+		return -EIO;
 	}
 	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info != NULL ? (int)info->port : 0;
-	(void)len;
 	*out = h;
 	return 0;
 }

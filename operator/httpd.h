@@ -8,6 +8,7 @@
 #ifndef VKC_HTTPD_H
 #define VKC_HTTPD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -17,8 +18,15 @@ typedef int (*vkc_httpd_handler)(const char *path, struct vkc_buf *body,
 
 struct vkc_httpd;
 
+/* True when addr is "0" (or empty) or parses as [host]:port; checked
+ * when flags are read, before anything starts. */
+bool vkc_httpd_addr_valid(const char *addr);
+
 /* Starts serving addr. Returns 0 with *out NULL when addr is "0"; a
- * negative errno with a message in err when addr cannot be served. */
+ * negative errno with a message in err when addr cannot be served (the
+ * message names the address and the system's reason, such as "Address
+ * already in use"). An empty host (":8080") serves every interface, IPv6
+ * and IPv4 where the system has both. */
 int vkc_httpd_start(const char *addr, vkc_httpd_handler handler, void *arg,
     struct vkc_httpd **out, char *err, size_t errlen);
 

@@ -121,7 +121,12 @@ lease_object(struct vkc_leader *l, const char *holder, int duration,
 	return o;
 }
 
-/* One attempt to take or renew the Lease. Returns 0 when we hold it. */
+/* lease_try's answer when another holder's lease is still valid */
+#define LEASE_HELD 1
+
+/* One attempt to take or renew the Lease. Returns 0 when we hold it,
+ * LEASE_HELD when another holder's lease has not expired by our clock,
+ * or a negative code when the apiserver could not be asked. */
 static int
 lease_try(struct vkc_leader *l)
 {
@@ -172,7 +177,7 @@ lease_try(struct vkc_leader *l)
 	if (holder[0] != '\0' && strcmp(holder, l->identity) != 0 &&
 	    t < l->seen_at + (double)duration) {
 		json_object_put(lease);
-		return KUBE_ECONFLICT;	/* held by another, not expired */
+		return LEASE_HELD;
 	}
 	if (strcmp(holder, l->identity) != 0) {
 		acquire = now;
@@ -190,24 +195,30 @@ lease_try(struct vkc_leader *l)
 	return rc;
 }
 
-/* Waits up to seconds or until stopping; returns true when stopping. */
+/* Waits up to seconds, or until vkc_leader_release() or *stop (looked at
+ * every 100 ms, as nobody signals it); returns true when stopping. */
 static bool
 leader_wait(struct vkc_leader *l, double seconds, volatile int *stop)
 {
 	struct timespec ts;
+	double end = mono() + seconds, step;
 	bool stopping;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)seconds;
-	ts.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&l->lock);
 	while (!l->stopping && !(stop != NULL && *stop)) {
-		if (pthread_cond_timedwait(&l->cond, &l->lock, &ts) != 0)
+		step = end - mono();
+		if (step <= 0)
 			break;
+		if (stop != NULL && step > 0.1)
+			step = 0.1;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += (time_t)step;
+		ts.tv_nsec += (long)((step - (double)(time_t)step) * 1e9);
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		(void)pthread_cond_timedwait(&l->cond, &l->lock, &ts);
 	}
 	stopping = l->stopping || (stop != NULL && *stop);
 	pthread_mutex_unlock(&l->lock);
@@ -218,11 +229,15 @@ int
 vkc_leader_acquire(struct vkc_leader *l, volatile int *stop)
 {
 	bool announced = false;
+	int rc;
 
+	log_info("attempting to acquire lease '%s/%s' as '%s'", l->ns, l->name,
+	    l->identity);
 	for (;;) {
 		if (stop != NULL && *stop)
 			return KUBE_ECANCELED;
-		if (lease_try(l) == 0) {
+		rc = lease_try(l);
+		if (rc == 0) {
 			pthread_mutex_lock(&l->lock);
 			l->leading = true;
 			l->last_renew = mono();
@@ -231,10 +246,13 @@ vkc_leader_acquire(struct vkc_leader *l, volatile int *stop)
 			    l->ns, l->name, l->identity);
 			return 0;
 		}
-		if (!announced) {
+		if (rc == LEASE_HELD && !announced) {
 			log_info("waiting for lease '%s/%s' (held by '%s')",
 			    l->ns, l->name, l->seen_holder);
 			announced = true;
+		} else if (rc < 0) {
+			log_debug(1, "cannot acquire lease '%s/%s': %s", l->ns,
+			    l->name, kube_strerror(rc));
 		}
 		/* jittered, as client-go does */
 		if (leader_wait(l, l->retry_s * (1.0 + 0.2 *
@@ -247,29 +265,37 @@ static void *
 leader_renew(void *arg)
 {
 	struct vkc_leader *l = arg;
-	void (*lost)(void *) = NULL;
+	const char *why = NULL;
+	int rc;
 
 	for (;;) {
 		if (leader_wait(l, l->retry_s, NULL))
 			break;
-		if (lease_try(l) == 0) {
+		rc = lease_try(l);
+		if (rc == 0) {
 			pthread_mutex_lock(&l->lock);
 			l->last_renew = mono();
 			pthread_mutex_unlock(&l->lock);
 			continue;
 		}
 		pthread_mutex_lock(&l->lock);
-		if (mono() - l->last_renew > l->renew_deadline_s) {
+		if (rc == LEASE_HELD)
+			why = "taken by another holder";
+		else if (mono() - l->last_renew > l->renew_deadline_s)
+			why = "not renewed within the renew deadline";
+		if (why != NULL)
 			l->leading = false;
-			lost = l->on_lost;
-		}
 		pthread_mutex_unlock(&l->lock);
-		if (lost != NULL) {
-			log_error("lost lease '%s/%s': could not renew within "
-			    "%.0fs", l->ns, l->name, l->renew_deadline_s);
-			lost(l->on_lost_arg);
+		if (why != NULL) {
+			log_error("lost lease '%s/%s': %s%s%s", l->ns, l->name,
+			    why, rc == LEASE_HELD ? " " : "",
+			    rc == LEASE_HELD ? l->seen_holder : "");
+			if (l->on_lost != NULL)
+				l->on_lost(l->on_lost_arg);
 			break;
 		}
+		log_warn("cannot renew lease '%s/%s': %s; retrying", l->ns,
+		    l->name, kube_strerror(rc));
 	}
 	return NULL;
 }
@@ -337,7 +363,9 @@ vkc_leader_is_leader(struct vkc_leader *l)
 	bool b;
 
 	pthread_mutex_lock(&l->lock);
-	b = l->leading;
+	/* a renewal stuck past the deadline no longer counts as leading,
+	 * whatever the renewing thread is waiting for */
+	b = l->leading && mono() - l->last_renew <= l->renew_deadline_s;
 	pthread_mutex_unlock(&l->lock);
 	return b;
 }

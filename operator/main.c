@@ -23,9 +23,17 @@
 #include "kubeconfig.h"
 #include "leader.h"
 #include "log.h"
+#include "names.h"
 #include "reconcile.h"
 
+/* SIGTERM to exit: the kubelet's default grace period is 30 s */
 #define SHUTDOWN_GRACE_S 25
+/* the Lease's own client: client-go gives each request half the renew
+ * deadline, so that a hung request cannot hide a lost lease */
+#define LEASE_TIMEOUT_MS 5000
+#define LEASE_CONNECT_TIMEOUT_MS 2000
+#define SA_NAMESPACE_FILE \
+	"/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 struct options {
 	const char *kubeconfig;
@@ -46,15 +54,19 @@ struct options {
 struct operator {
 	struct options opt;
 	struct kube_client *client;
+	struct kube_client *lease_client;	/* with --leader-elect */
 	struct vkc_controller *ctl;
 	struct vkc_leader *leader;
 	struct vkc_httpd *metrics, *probes;
 	volatile int stop;
 	volatile int lost;
 	volatile int sig;
+	volatile int done;		/* shutdown finished */
+	char le_ns[256];
 	pthread_t *workers;
 	int nworkers;
 	struct timespec started;
+	double started_unix;
 };
 
 static struct operator op;
@@ -74,7 +86,9 @@ usage(FILE *f)
 "  --namespace NS                     watch only NS (default: all)\n"
 "  --leader-elect                     take a Lease before reconciling\n"
 "  --leader-election-namespace NS     the Lease's namespace (default: the\n"
-"                                     in-cluster namespace, else default)\n"
+"                                     pod's namespace in-cluster, else\n"
+"                                     --namespace, else the kubeconfig\n"
+"                                     context's, else default)\n"
 "  --leader-election-id NAME          the Lease's name\n"
 "                                     (default: vkc-operator-leader)\n"
 "  --metrics-bind-address ADDR        Prometheus /metrics (default :8080;\n"
@@ -102,6 +116,32 @@ parse_int(const char *s, const char *flag, int min, int max)
 		exit(2);
 	}
 	return (int)v;
+}
+
+/* Namespaces are DNS-1123 labels, Lease names subdomains; refusing a bad
+ * one here beats a 422 from the apiserver later. */
+static void
+check_name(const char *v, const char *flag, bool subdomain)
+{
+	if (v == NULL || (!subdomain && v[0] == '\0'))
+		return;
+	if (subdomain ? vkc_is_dns1123_subdomain(v) : vkc_is_dns1123_label(v))
+		return;
+	fprintf(stderr, "vkc-operator: %s wants a DNS-1123 %s (lower-case "
+	    "letters, digits, '-'%s), got '%s'\n", flag,
+	    subdomain ? "subdomain" : "label", subdomain ? ", '.'" : "", v);
+	exit(2);
+}
+
+static void
+check_addr(const char *v, const char *flag)
+{
+	if (vkc_httpd_addr_valid(v))
+		return;
+	fprintf(stderr, "vkc-operator: %s wants [host]:port (':8080', "
+	    "'127.0.0.1:8080', '[::1]:8080') or 0 to disable, got '%s'\n",
+	    flag, v);
+	exit(2);
 }
 
 static void
@@ -216,6 +256,11 @@ parse_flags(int argc, char **argv, struct options *o)
 		usage(stderr);
 		exit(2);
 	}
+	check_name(o->ns, "--namespace", false);
+	check_name(o->le_ns, "--leader-election-namespace", false);
+	check_name(o->le_id, "--leader-election-id", true);
+	check_addr(o->metrics_addr, "--metrics-bind-address");
+	check_addr(o->probe_addr, "--health-probe-bind-address");
 }
 
 /* ---- probes and metrics ---- */
@@ -243,14 +288,63 @@ serve_probes(const char *path, struct vkc_buf *body, const char **ctype,
 	return 404;
 }
 
+/* Prometheus label value: backslash, quote and newline escaped. */
 static void
-metric_request(const char *method, long code, unsigned long n, void *arg)
+metric_label(struct vkc_buf *b, const char *v)
 {
-	struct vkc_buf *b = arg;
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			vkc_buf_printf(b, "\\%c", *v);
+		else if (*v == '\n')
+			vkc_buf_puts(b, "\\n");
+		else
+			vkc_buf_printf(b, "%c", *v);
+	}
+}
 
-	vkc_buf_printf(b, "rest_client_requests_total{code=\"%ld\","
-	    "method=\"%s\",host=\"%s\"} %lu\n", code, method,
-	    kube_client_config(op.client)->server, n);
+/* Request counts summed over the operator's clients, so that each
+ * (code, method) series appears once. */
+#define REQUEST_SERIES_MAX 64
+struct request_counts {
+	struct {
+		char method[16];
+		long code;
+		unsigned long n;
+	} s[REQUEST_SERIES_MAX];
+	int len;
+};
+
+static void
+count_requests(const char *method, long code, unsigned long n, void *arg)
+{
+	struct request_counts *rc = arg;
+	int i;
+
+	for (i = 0; i < rc->len; i++)
+		if (rc->s[i].code == code &&
+		    strcmp(rc->s[i].method, method) == 0) {
+			rc->s[i].n += n;
+			return;
+		}
+	if (rc->len == REQUEST_SERIES_MAX)
+		return;
+	snprintf(rc->s[i].method, sizeof(rc->s[i].method), "%s", method);
+	rc->s[i].code = code;
+	rc->s[i].n = n;
+	rc->len++;
+}
+
+/* client-go's host label: the URL's host[:port], no scheme or path. */
+static void
+metric_host(char *out, size_t outlen)
+{
+	const char *server = kube_client_config(op.client)->server, *p;
+	size_t n;
+
+	p = strstr(server, "://");
+	p = p != NULL ? p + 3 : server;
+	n = strcspn(p, "/");
+	snprintf(out, outlen, "%.*s", (int)n, p);
 }
 
 static int
@@ -327,7 +421,24 @@ serve_metrics(const char *path, struct vkc_buf *b, const char **ctype,
 	vkc_buf_printf(b, "# HELP rest_client_requests_total Number of HTTP "
 	    "requests, partitioned by status code, method, and host.\n"
 	    "# TYPE rest_client_requests_total counter\n");
-	kube_client_request_counts(op.client, metric_request, b);
+	{
+		struct request_counts rc;
+		char host[256];
+
+		memset(&rc, 0, sizeof(rc));
+		kube_client_request_counts(op.client, count_requests, &rc);
+		if (op.lease_client != NULL)
+			kube_client_request_counts(op.lease_client,
+			    count_requests, &rc);
+		metric_host(host, sizeof(host));
+		for (i = 0; i < rc.len; i++) {
+			vkc_buf_printf(b, "rest_client_requests_total{code="
+			    "\"%ld\",method=\"%s\",host=\"", rc.s[i].code,
+			    rc.s[i].method);
+			metric_label(b, host);
+			vkc_buf_printf(b, "\"} %lu\n", rc.s[i].n);
+		}
+	}
 
 	vkc_buf_printf(b, "# HELP leader_election_master_status Gauge of if "
 	    "the reporting system is master of the relevant lease, 0 "
@@ -336,6 +447,10 @@ serve_metrics(const char *path, struct vkc_buf *b, const char **ctype,
 	    "# TYPE leader_election_master_status gauge\n"
 	    "leader_election_master_status{name=\"%s\"} %d\n", op.opt.le_id,
 	    op.leader == NULL ? 1 : vkc_leader_is_leader(op.leader) ? 1 : 0);
+	vkc_buf_printf(b, "# HELP process_start_time_seconds Start time of "
+	    "the process since unix epoch in seconds.\n"
+	    "# TYPE process_start_time_seconds gauge\n"
+	    "process_start_time_seconds %.3f\n", op.started_unix);
 
 	vkc_buf_printf(b, "# HELP vkc_cache_objects Objects held per cache.\n"
 	    "# TYPE vkc_cache_objects gauge\n");
@@ -371,7 +486,27 @@ on_lease_lost(void *arg)
 	op.stop = 1;
 }
 
-/* The only thread that takes SIGTERM and SIGINT. */
+/* Forces an exit when the shutdown overruns its grace period, so that
+ * the process is never left half-stopped. */
+static void *
+grace_main(void *arg)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	int i;
+
+	(void)arg;
+	for (i = 0; i < SHUTDOWN_GRACE_S * 10 && !op.done; i++)
+		nanosleep(&ts, NULL);
+	if (!op.done) {
+		log_error("shutdown did not finish within %ds; exiting",
+		    SHUTDOWN_GRACE_S);
+		_exit(1);
+	}
+	return NULL;
+}
+
+/* The only thread that takes SIGTERM and SIGINT. The first asks for a
+ * graceful stop; a second one, while that runs, exits at once. */
 static void *
 signal_main(void *arg)
 {
@@ -381,8 +516,13 @@ signal_main(void *arg)
 	for (;;) {
 		if (sigwait(set, &sig) != 0)
 			continue;
-		if (!op.stop)
-			op.sig = sig;
+		if (op.sig != 0) {
+			log_error("%s again: exiting without finishing the "
+			    "shutdown", sig == SIGINT ? "interrupt" :
+			    "terminated");
+			_exit(1);
+		}
+		op.sig = sig;
 		op.stop = 1;
 	}
 	return NULL;
@@ -409,66 +549,172 @@ caches_synced(void)
 	return vkc_controller_synced(op.ctl);
 }
 
+/* True once this process no longer holds the Lease it took: either the
+ * renewing thread said so, or the renew deadline passed while a renewal
+ * was still on its way. */
+static bool
+lease_lost(void)
+{
+	return op.leader != NULL && !vkc_leader_is_leader(op.leader);
+}
+
+/* The Lease's namespace, as controller-runtime picks it, with the watched
+ * namespace before the kubeconfig's so that an operator confined to one
+ * namespace needs no rights elsewhere. */
 static const char *
 lease_namespace(const struct options *o, const struct vkc_kubeconfig *kc)
 {
-	if (o->le_ns != NULL)
+	FILE *f;
+	size_t n;
+
+	if (o->le_ns != NULL && o->le_ns[0] != '\0')
 		return o->le_ns;
 	if (kc->namespace != NULL && kc->context != NULL &&
 	    strcmp(kc->context, "in-cluster") == 0)
 		return kc->namespace;
+	/* in a pod, though configured by a kubeconfig: the pod's namespace */
+	f = fopen(SA_NAMESPACE_FILE, "r");
+	if (f != NULL) {
+		n = fread(op.le_ns, 1, sizeof(op.le_ns) - 1, f);
+		fclose(f);
+		op.le_ns[n] = '\0';
+		op.le_ns[strcspn(op.le_ns, " \t\r\n")] = '\0';
+		if (vkc_is_dns1123_label(op.le_ns))
+			return op.le_ns;
+	}
 	if (o->ns != NULL && o->ns[0] != '\0')
 		return o->ns;
+	if (kc->namespace != NULL && vkc_is_dns1123_label(kc->namespace))
+		return kc->namespace;
 	return "default";
 }
 
-int
-main(int argc, char **argv)
+static struct cache_stop {
+	pthread_t thread;
+	struct vkc_informer *inf;
+} cache_stops[VKC_CACHE_COUNT];
+
+static void *
+cache_stop_main(void *arg)
+{
+	struct cache_stop *cs = arg;
+
+	vkc_informer_stop(cs->inf);
+	return NULL;
+}
+
+/* Stops every cache at once: each waits for its watch to notice, so one
+ * after another would add those waits up. */
+static void
+stop_caches(void)
+{
+	int i, started[VKC_CACHE_COUNT];
+
+	for (i = 0; i < VKC_CACHE_COUNT; i++) {
+		cache_stops[i].inf = vkc_controller_cache(op.ctl,
+		    (enum vkc_cache)i);
+		started[i] = pthread_create(&cache_stops[i].thread, NULL,
+		    cache_stop_main, &cache_stops[i]) == 0;
+	}
+	for (i = 0; i < VKC_CACHE_COUNT; i++)
+		if (started[i])
+			pthread_join(cache_stops[i].thread, NULL);
+	/* stops whatever a failed thread start left running */
+	vkc_controller_stop_caches(op.ctl);
+}
+
+static double
+since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) +
+	    (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Makes an API client from a fresh load of the configuration. */
+static struct kube_client *
+make_client(const struct kube_client_options *copts, bool main_client)
 {
 	struct vkc_kubeconfig kc;
-	struct kube_client_options copts;
-	struct vkc_leader_config lcfg;
-	char err[512], identity[256], host[128];
-	static sigset_t set;
-	pthread_t sigthread;
-	int rc, i;
-
-	parse_flags(argc, argv, &op.opt);
-	vkc_log_init(op.opt.log_format, op.opt.verbosity);
-	clock_gettime(CLOCK_MONOTONIC, &op.started);
-	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
-
-	/* signals are taken by sigtimedwait in main only */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	rc = pthread_create(&sigthread, NULL, signal_main, &set);
-	if (rc != 0)
-		fatal("cannot start the signal thread: %s", strerror(rc));
-	pthread_detach(sigthread);
+	struct kube_client *c;
+	char err[512];
+	int rc;
 
 	memset(&kc, 0, sizeof(kc));
 	rc = vkc_kubeconfig_load(&kc, op.opt.kubeconfig, op.opt.context, err,
 	    sizeof(err));
 	if (rc != 0)
 		fatal("cannot load configuration: %s", err);
-	log_info("vkc-operator %s: apiserver %s (context '%s'), namespace %s",
-	    VKC_VERSION, kc.server, kc.context ? kc.context : "",
-	    op.opt.ns && op.opt.ns[0] ? op.opt.ns : "(all)");
-	memset(&lcfg, 0, sizeof(lcfg));
-	lcfg.ns = lease_namespace(&op.opt, &kc);
+	if (main_client) {
+		log_info("vkc-operator %s: apiserver %s (context '%s'), "
+		    "namespace %s", VKC_VERSION, kc.server,
+		    kc.context ? kc.context : "",
+		    op.opt.ns && op.opt.ns[0] ? op.opt.ns : "(all)");
+		if (op.opt.leader_elect)
+			snprintf(op.le_ns, sizeof(op.le_ns), "%s",
+			    lease_namespace(&op.opt, &kc));
+	}
+	rc = kube_client_new(&kc, copts, &c);
+	if (rc != 0)
+		fatal("cannot make the API client: %s", kube_strerror(rc));
+	return c;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct kube_client_options copts;
+	struct vkc_leader_config lcfg;
+	struct timespec stopping;
+	char err[512], identity[256], host[128];
+	static sigset_t set;
+	pthread_t sigthread, grace;
+	struct timespec now;
+	int rc, i;
+
+	parse_flags(argc, argv, &op.opt);
+	vkc_log_init(op.opt.log_format, op.opt.verbosity);
+	clock_gettime(CLOCK_MONOTONIC, &op.started);
+	clock_gettime(CLOCK_REALTIME, &now);
+	op.started_unix = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+	srandom((unsigned)now.tv_nsec ^ (unsigned)getpid());
+
+	/* every thread blocks SIGTERM and SIGINT; signal_main takes them */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
 
 	memset(&copts, 0, sizeof(copts));
 	copts.qps = op.opt.qps;
 	copts.burst = op.opt.burst;
-	rc = kube_client_new(&kc, &copts, &op.client);
-	if (rc != 0)
-		fatal("cannot make the API client: %s", kube_strerror(rc));
+	op.client = make_client(&copts, true);
 	op.ctl = vkc_controller_new(op.client, op.opt.ns);
 	if (op.ctl == NULL)
 		fatal("cannot make the controller: out of memory");
+
+	if (op.opt.leader_elect) {
+		memset(&copts, 0, sizeof(copts));
+		copts.timeout_ms = LEASE_TIMEOUT_MS;
+		copts.connect_timeout_ms = LEASE_CONNECT_TIMEOUT_MS;
+		copts.max_retries = 1;
+		op.lease_client = make_client(&copts, false);
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "unknown");
+		host[sizeof(host) - 1] = '\0';
+		snprintf(identity, sizeof(identity), "%s_%d_%08lx", host,
+		    (int)getpid(), (unsigned long)random());
+		memset(&lcfg, 0, sizeof(lcfg));
+		lcfg.ns = op.le_ns;
+		lcfg.name = op.opt.le_id;
+		lcfg.identity = identity;
+		op.leader = vkc_leader_new(op.lease_client, &lcfg);
+		if (op.leader == NULL)
+			fatal("cannot set up leader election: out of memory");
+	}
 
 	rc = vkc_httpd_start(op.opt.probe_addr, serve_probes, NULL, &op.probes,
 	    err, sizeof(err));
@@ -485,6 +731,11 @@ main(int argc, char **argv)
 		log_info("serving /metrics on %s (port %d)",
 		    op.opt.metrics_addr, vkc_httpd_port(op.metrics));
 
+	rc = pthread_create(&sigthread, NULL, signal_main, &set);
+	if (rc != 0)
+		fatal("cannot start the signal thread: %s", strerror(rc));
+	pthread_detach(sigthread);
+
 	rc = vkc_controller_start_caches(op.ctl);
 	if (rc != 0)
 		fatal("cannot start caches: %s", strerror(-rc));
@@ -492,17 +743,7 @@ main(int argc, char **argv)
 		goto shutdown;
 	log_info("caches synced");
 
-	if (op.opt.leader_elect) {
-		if (gethostname(host, sizeof(host)) != 0)
-			snprintf(host, sizeof(host), "unknown");
-		host[sizeof(host) - 1] = '\0';
-		snprintf(identity, sizeof(identity), "%s_%d_%08lx", host,
-		    (int)getpid(), (unsigned long)random());
-		lcfg.name = op.opt.le_id;
-		lcfg.identity = identity;
-		op.leader = vkc_leader_new(op.client, &lcfg);
-		if (op.leader == NULL)
-			fatal("cannot set up leader election: out of memory");
+	if (op.leader != NULL) {
 		if (vkc_leader_acquire(op.leader, &op.stop) != 0)
 			goto shutdown;
 		rc = vkc_leader_start_renewing(op.leader, on_lease_lost, NULL);
@@ -521,25 +762,37 @@ main(int argc, char **argv)
 			fatal("cannot start worker: %s", strerror(rc));
 	}
 	log_info("started %d workers", op.nworkers);
-	wait_until(NULL);
+	if (!wait_until(lease_lost)) {
+		log_error("lost lease '%s/%s': not renewed within the renew "
+		    "deadline", op.le_ns, op.opt.le_id);
+		op.lost = 1;
+	}
 
 shutdown:
-	log_info("%s: shutting down", op.sig == SIGINT ? "interrupt" :
-	    op.lost ? "lease lost" : "terminated");
+	clock_gettime(CLOCK_MONOTONIC, &stopping);
+	log_info("%s: shutting down", op.lost ? "lease lost" :
+	    op.sig == SIGINT ? "interrupt" : "terminated");
 	op.stop = 1;
+	rc = pthread_create(&grace, NULL, grace_main, NULL);
+	if (rc == 0)
+		pthread_detach(grace);
+	/* stop taking work; reconciles in flight finish */
 	vkc_controller_shutdown_queue(op.ctl);
 	for (i = 0; i < op.nworkers; i++)
 		pthread_join(op.workers[i], NULL);
 	free(op.workers);
-	if (op.leader != NULL) {
+	log_debug(1, "workers finished after %.2fs", since(&stopping));
+	/* only now may a successor start: release the Lease for it */
+	if (op.leader != NULL)
 		vkc_leader_release(op.leader);
-		vkc_leader_free(op.leader);
-	}
-	vkc_controller_stop_caches(op.ctl);
+	stop_caches();
 	vkc_httpd_stop(op.metrics);
 	vkc_httpd_stop(op.probes);
+	vkc_leader_free(op.leader);
 	vkc_controller_free(op.ctl);
 	kube_client_free(op.client);
-	log_info("stopped");
+	kube_client_free(op.lease_client);
+	log_info("stopped after %.2fs", since(&stopping));
+	op.done = 1;
 	return op.lost ? 1 : 0;
 }
