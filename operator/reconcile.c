@@ -1400,8 +1400,16 @@ vkc_reconcile(struct vkc_controller *ctl, const char *key,
 	p.name = slash + 1;
 	p.conn = vkc_informer_get(ctl->caches[VKC_CACHE_CONNECTORS], ns,
 	    p.name);
-	if (p.conn == NULL)
-		return 0;	/* gone: its finalizer already ran */
+	if (p.conn == NULL) {
+		/* Gone. Normally its finalizer already removed everything;
+		 * when it was stripped instead, the garbage collector takes
+		 * the namespaced children, and this takes what a namespaced
+		 * owner cannot own: ClusterRoleBindings and virtual Nodes. */
+		rc = teardown_others(&p, NULL);
+		if (rc > 0)
+			*requeue_after = TEARDOWN_POLL_S;
+		return rc < 0 ? rc : 0;
+	}
 	if (vkc_json_get(p.conn, "metadata.deletionTimestamp") != NULL)
 		rc = reconcile_deleted(&p);
 	else if (vkc_json_get_bool(p.conn, "spec.paused", false))

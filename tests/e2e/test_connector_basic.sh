@@ -96,5 +96,10 @@ eventually 60 absent deployment gc-linux-westus -n "$NS" ||
 	fail "the garbage collector did not remove Deployment gc-linux-westus"
 eventually 30 absent serviceaccount gc-linux-westus -n "$NS" ||
 	fail "the garbage collector did not remove ServiceAccount gc-linux-westus"
-# the ClusterRoleBinding cannot be owned by a namespaced object; tidy it
-kubectl delete clusterrolebinding "vkc-$NS-gc-linux-westus" --ignore-not-found >/dev/null
+# a ClusterRoleBinding cannot be owned by a namespaced object: the
+# operator, back, removes the one whose connector vanished unseen
+kubectl get clusterrolebinding "vkc-$NS-gc-linux-westus" >/dev/null ||
+	fail "the ClusterRoleBinding should outlive the stripped connector"
+start_operator
+eventually 30 absent clusterrolebinding "vkc-$NS-gc-linux-westus" ||
+	fail "the orphaned ClusterRoleBinding was not removed"
