@@ -382,8 +382,10 @@ usage_verb(FILE *f, enum verb v)
 		    "Waits until vkc-operator has acted on the change.\n"
 		    "\n"
 		    "flags:\n%s%s"
-		    "  --dry-run[=client]       print the objects instead of "
-		    "applying them\n"
+		    "  --dry-run[=client]       print the objects the flags "
+		    "describe instead of\n"
+		    "                           applying them; no cluster is "
+		    "contacted\n"
 		    "  -o, --output yaml|json   the format of --dry-run's "
 		    "output\n"
 		    "\n%s"
@@ -396,7 +398,9 @@ usage_verb(FILE *f, enum verb v)
 	case VERB_REMOVE:
 		fprintf(f,
 		    "usage: kubectl vkc remove-connector [--connector-name "
-		    "NAME] [--os-type OS] [--graceful]\n"
+		    "NAME] [--os-type OS]\n"
+		    "           [--graceful] [--wait=false] [--timeout "
+		    "DURATION]\n"
 		    "\n"
 		    "Removes the connector's virtual nodes of --os-type, as az "
 		    "did: on a Both connector,\n"
@@ -452,7 +456,9 @@ usage_verb(FILE *f, enum verb v)
 		    "exactly as the\n"
 		    "operator builds them. The TLS Secret holds a placeholder "
 		    "that the operator\n"
-		    "replaces, unless --generate-certificate.\n"
+		    "replaces (the apiserver warns that it is no "
+		    "certificate), unless\n"
+		    "--generate-certificate.\n"
 		    "\n"
 		    "flags:\n%s"
 		    "  -f, --filename FILE      render the connectors of a "
@@ -1740,9 +1746,12 @@ node_gone(struct cli *cl, const char *release)
 	return rc != 0;
 }
 
+/* Patches the connector; *gen (if given) is its new generation. */
 static int
-merge_patch_connector(struct cli *cl, const char *patch, const char *what)
+merge_patch_connector(struct cli *cl, const char *patch, const char *what,
+    int64_t *gen)
 {
+	struct json_object *res = NULL;
 	struct kube_status st;
 	char path[1024], w[700];
 	int rc;
@@ -1750,7 +1759,10 @@ merge_patch_connector(struct cli *cl, const char *patch, const char *what)
 	connector_path(cl, cl->ns, cl->name, path, sizeof(path));
 	strncat(path, "?fieldManager=" PLUGIN_MANAGER,
 	    sizeof(path) - strlen(path) - 1);
-	rc = kube_merge_patch(cl->c, path, patch, NULL, &st);
+	rc = kube_merge_patch(cl->c, path, patch, &res, &st);
+	if (gen != NULL)
+		*gen = vkc_json_get_int(res, "metadata.generation", 0);
+	json_object_put(res);
 	if (rc != 0) {
 		snprintf(w, sizeof(w), "%s of connector '%s/%s'", what, cl->ns,
 		    cl->name);
@@ -1797,15 +1809,34 @@ delete_our_secret(struct cli *cl, bool *deleted)
 	return 0;
 }
 
-/* Polls until the removal is done: the connector gone (delete) or the
- * removed OSes' Deployments and nodes gone. Returns 0 or EXIT_ERR. */
+/* Adds the strings of more that all does not hold yet. */
+static void
+add_new(struct json_object *all, struct json_object *more)
+{
+	const char *s;
+	size_t i, j, n = json_object_array_length(more);
+
+	for (i = 0; i < n; i++) {
+		s = json_object_get_string(json_object_array_get_idx(more, i));
+		for (j = 0; j < json_object_array_length(all); j++)
+			if (strcmp(s, json_object_get_string(
+			    json_object_array_get_idx(all, j))) == 0)
+				break;
+		if (j == json_object_array_length(all))
+			json_object_array_add(all, json_object_new_string(s));
+	}
+}
+
+/* Polls until the removal is done: the connector gone (delete), or the
+ * operator has seen generation gen and the removed OSes' Deployments are
+ * gone; and the virtual nodes gone. Returns 0 or EXIT_ERR. */
 static int
-wait_removed(struct cli *cl, bool delete, unsigned gone_mask,
+wait_removed(struct cli *cl, bool delete, int64_t gen, unsigned gone_mask,
     struct json_object *releases, long timeout)
 {
 	struct json_object *conn = NULL, *left = NULL;
 	double deadline = now_s() + (double)timeout;
-	size_t i, n = json_object_array_length(releases);
+	size_t i, n;
 	int rc;
 	bool done;
 
@@ -1817,14 +1848,32 @@ wait_removed(struct cli *cl, bool delete, unsigned gone_mask,
 			done = conn == NULL;
 			json_object_put(conn);
 			conn = NULL;
-		} else {
-			rc = list_releases(cl, gone_mask, &left);
+			rc = done ? 0 : list_releases(cl, gone_mask, &left);
 			if (rc != 0)
 				return rc;
-			done = json_object_array_length(left) == 0;
+			if (left != NULL)
+				add_new(releases, left);
+			json_object_put(left);
+			left = NULL;
+		} else {
+			rc = get_connector(cl, &conn);
+			if (rc != 0)
+				return rc;
+			done = conn == NULL || vkc_json_get_int(conn,
+			    "status.observedGeneration", 0) >= gen;
+			json_object_put(conn);
+			conn = NULL;
+			rc = done ? list_releases(cl, gone_mask, &left) : 0;
+			if (rc != 0)
+				return rc;
+			if (left != NULL) {
+				done = json_object_array_length(left) == 0;
+				add_new(releases, left);
+			}
 			json_object_put(left);
 			left = NULL;
 		}
+		n = json_object_array_length(releases);
 		for (i = 0; done && i < n; i++)
 			done = node_gone(cl, json_object_get_string(
 			    json_object_array_get_idx(releases, i)));
@@ -1853,6 +1902,7 @@ cmd_remove(struct cli *cl)
 	const char *have_os;
 	unsigned have = 0, gone, keep;
 	long timeout;
+	int64_t gen = 0;
 	size_t i, n;
 	bool delete, secret_deleted = false;
 	int rc;
@@ -1901,7 +1951,7 @@ cmd_remove(struct cli *cl)
 	if (cl->graceful) {
 		rc = merge_patch_connector(cl,
 		    "{\"spec\":{\"removal\":{\"drain\":true}}}",
-		    "set spec.removal.drain");
+		    "set spec.removal.drain", NULL);
 		if (rc != 0)
 			goto out;
 	}
@@ -1920,7 +1970,7 @@ cmd_remove(struct cli *cl)
 	} else {
 		snprintf(patch, sizeof(patch), "{\"spec\":{\"osType\":\"%s\"}}",
 		    keep & VKC_OS_BIT(VKC_OS_LINUX) ? "Linux" : "Windows");
-		rc = merge_patch_connector(cl, patch, "set spec.osType");
+		rc = merge_patch_connector(cl, patch, "set spec.osType", &gen);
 		if (rc != 0)
 			goto out;
 		printf("virtualkubeletconnector.%s/%s now runs %s only\n",
@@ -1929,7 +1979,7 @@ cmd_remove(struct cli *cl)
 	}
 
 	if (cl->wait) {
-		rc = wait_removed(cl, delete, gone, releases, timeout);
+		rc = wait_removed(cl, delete, gen, gone, releases, timeout);
 		if (rc != 0)
 			goto out;
 	}
@@ -2259,9 +2309,11 @@ render_one(struct cli *cl, struct json_object *conn,
 	}
 	rc = vkc_desired_validate(conn, location, reason, sizeof(reason),
 	    msg, sizeof(msg));
+	if (rc != 0 && cl->file == NULL)
+		return usage_error(cl->verb, "%s (%s)", msg, reason);
 	if (rc != 0) {
-		errorf("connector '%s' would be rejected: %s (%s)", name, msg,
-		    reason);
+		errorf("connector '%s' in '%s' would be rejected: %s (%s)",
+		    name, cl->file, msg, reason);
 		return EXIT_ERR;
 	}
 	vkc_location_normalize(location, loc, sizeof(loc));

@@ -150,6 +150,46 @@ env_secret=$(jget deployment "$LINUX" \
     '{.spec.template.spec.containers[0].env[?(@.name=="AZURE_CLIENT_SECRET")].valueFrom.secretKeyRef.name}' -n "$NS")
 expect_eq "$env_secret" "$NAME-credentials" "AZURE_CLIENT_SECRET secretKeyRef"
 
+log "render gives the Deployments the operator made"
+KUBECONFIG=/nonexistent kubectl vkc render -o json -n "$NS" \
+    --connector-name "$NAME" --os-type Both --location "East US" \
+    --service-principal "$SP_ID" --client-secret "$SP_SECRET" \
+    >"$WORK/render.json" 2>/dev/null || fail "render -o json: exit $?"
+for dep in "$LINUX" "$WINDOWS"; do
+	kubectl get deployment "$dep" -n "$NS" -o json >"$WORK/live.json"
+	diff=$(python3 - "$WORK/render.json" "$WORK/live.json" "$dep" <<'EOF'
+import json, sys
+rendered = json.load(open(sys.argv[1]))
+live = json.load(open(sys.argv[2]))
+want = [o for o in rendered["items"]
+        if o["kind"] == "Deployment" and o["metadata"]["name"] == sys.argv[3]]
+if len(want) != 1:
+    print("not rendered")
+    sys.exit()
+bad = []
+def subset(w, h, path):
+    if isinstance(w, dict):
+        if not isinstance(h, dict):
+            bad.append(path)
+            return
+        for k, v in w.items():
+            subset(v, h.get(k), path + "." + k)
+    elif isinstance(w, list):
+        if not isinstance(h, list) or len(w) != len(h):
+            bad.append(path)
+            return
+        for i, (a, b) in enumerate(zip(w, h)):
+            subset(a, b, "%s[%d]" % (path, i))
+    elif w != h:
+        bad.append(path)
+subset(want[0]["spec"], live["spec"], "spec")
+subset(want[0]["metadata"]["labels"], live["metadata"]["labels"], "labels")
+print(" ".join(bad))
+EOF
+)
+	expect_eq "$diff" "" "rendered Deployment $dep differs from the live one at"
+done
+
 log "install-connector again refuses and points at upgrade-connector"
 rc=0
 out=$(kubectl vkc install-connector -n "$NS" --connector-name "$NAME" 2>&1) || rc=$?
