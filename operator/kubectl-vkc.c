@@ -1285,10 +1285,8 @@ report(struct cli *cl, const char *what, int rc,
 }
 
 static int
-connector_path(const struct cli *cl, const char *ns, const char *name,
-    char *out, size_t outlen)
+connector_path(const char *ns, const char *name, char *out, size_t outlen)
 {
-	(void)cl;
 	return kube_path(out, outlen, VKC_GROUP, "v1alpha1", ns, VKC_PLURAL,
 	    name, NULL);
 }
@@ -1303,7 +1301,7 @@ get_connector(struct cli *cl, struct json_object **out)
 	int rc;
 
 	*out = NULL;
-	if (connector_path(cl, cl->ns, cl->name, path, sizeof(path)) != 0) {
+	if (connector_path(cl->ns, cl->name, path, sizeof(path)) != 0) {
 		errorf("connector name too long");
 		return EXIT_ERR;
 	}
@@ -1644,7 +1642,7 @@ cmd_apply(struct cli *cl)
 		    "configured");
 	}
 
-	connector_path(cl, cl->ns, cl->name, path, sizeof(path));
+	connector_path(cl->ns, cl->name, path, sizeof(path));
 	/* an upgrade says what the user wants now: it wins conflicts */
 	rc = kube_apply(cl->c, path, conn, PLUGIN_MANAGER, !install, &res,
 	    &st);
@@ -1756,7 +1754,7 @@ merge_patch_connector(struct cli *cl, const char *patch, const char *what,
 	char path[1024], w[700];
 	int rc;
 
-	connector_path(cl, cl->ns, cl->name, path, sizeof(path));
+	connector_path(cl->ns, cl->name, path, sizeof(path));
 	strncat(path, "?fieldManager=" PLUGIN_MANAGER,
 	    sizeof(path) - strlen(path) - 1);
 	rc = kube_merge_patch(cl->c, path, patch, &res, &st);
@@ -1956,7 +1954,7 @@ cmd_remove(struct cli *cl)
 			goto out;
 	}
 	if (delete) {
-		connector_path(cl, cl->ns, cl->name, path, sizeof(path));
+		connector_path(cl->ns, cl->name, path, sizeof(path));
 		rc = kube_delete(cl->c, path, NULL, NULL, &st);
 		if (rc != 0 && rc != KUBE_ENOTFOUND) {
 			snprintf(what, sizeof(what), "delete connector "
@@ -2125,7 +2123,7 @@ cmd_list(struct cli *cl)
 	rc = open_cluster(cl, true);
 	if (rc != 0)
 		return rc;
-	connector_path(cl, cl->all_ns ? NULL : cl->ns, NULL, path,
+	connector_path(cl->all_ns ? NULL : cl->ns, NULL, path,
 	    sizeof(path));
 	rc = kube_get(cl->c, path, &list, &st);
 	if (rc != 0) {
