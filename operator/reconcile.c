@@ -594,7 +594,7 @@ teardown_release(struct pass *p, const struct vkc_release *r, bool drain)
 {
 	struct json_object *pods = NULL;
 	char sel[256], key[256];
-	int rc;
+	int rc, busy;
 
 	if (drain) {
 		rc = drain_node(p, r);
@@ -620,18 +620,24 @@ teardown_release(struct pass *p, const struct vkc_release *r, bool drain)
 	    r->node);
 	if (rc != 0)
 		return rc;
+	/* the rest in one pass; done when none is left */
+	busy = 0;
 	rc = delete_child(p, VKC_CACHE_CRBS, "rbac.authorization.k8s.io", "v1",
 	    "clusterrolebindings", "ClusterRoleBinding", "", r->crb);
 	if (rc < 0)
 		return rc;
-	rc |= delete_child(p, VKC_CACHE_SECRETS, "", "v1", "secrets", "Secret",
+	busy += rc;
+	rc = delete_child(p, VKC_CACHE_SECRETS, "", "v1", "secrets", "Secret",
 	    p->ns, r->tls_secret);
 	if (rc < 0)
 		return rc;
-	rc |= delete_child(p, VKC_CACHE_SERVICEACCOUNTS, "", "v1",
+	busy += rc;
+	rc = delete_child(p, VKC_CACHE_SERVICEACCOUNTS, "", "v1",
 	    "serviceaccounts", "ServiceAccount", p->ns, r->name);
-	if (rc != 0)
+	if (rc < 0)
 		return rc;
+	if (busy + rc > 0)
+		return 1;
 	snprintf(key, sizeof(key), "%s/%s", p->ns, r->name);
 	pthread_mutex_lock(&p->ctl->lock);
 	json_object_object_del(p->ctl->drains, key);
