@@ -30,6 +30,8 @@ struct vkc_leader {
 	char seen_holder[256];
 	char seen_renew[64];
 	char seen_rv[64];
+	/* why the last lease_try failed: "cannot read lease ...: 403 ..." */
+	char last_err[1400];
 	double seen_at;
 	double last_renew;	/* monotonic time of our last successful renew */
 };
@@ -121,8 +123,10 @@ lease_object(struct vkc_leader *l, const char *holder, int duration,
 	return o;
 }
 
-/* lease_try's answer when another holder's lease is still valid */
+/* lease_try's answers besides 0 and errors: another holder's lease is
+ * still valid; another elector wrote first (read again next time) */
 #define LEASE_HELD 1
+#define LEASE_RACE 2
 
 /* One attempt to take or renew the Lease. Returns 0 when we hold it,
  * LEASE_HELD when another holder's lease has not expired by our clock,
@@ -150,13 +154,15 @@ lease_try(struct vkc_leader *l)
 		rc = kube_create(l->c, path, o, NULL, &st);
 		json_object_put(o);
 		if (rc != 0)
-			log_debug(2, "cannot create lease '%s/%s': %s", l->ns,
-			    l->name, kube_status_line(&st, rc, line,
-			    sizeof(line)));
-		return rc;
+			snprintf(l->last_err, sizeof(l->last_err),
+			    "cannot create lease '%s/%s': %s", l->ns, l->name,
+			    kube_status_line(&st, rc, line, sizeof(line)));
+		return rc == KUBE_EEXISTS || rc == KUBE_ECONFLICT ? LEASE_RACE :
+		    rc;
 	}
 	if (rc != 0) {
-		log_debug(2, "cannot read lease '%s/%s': %s", l->ns, l->name,
+		snprintf(l->last_err, sizeof(l->last_err),
+		    "cannot read lease '%s/%s': %s", l->ns, l->name,
 		    kube_status_line(&st, rc, line, sizeof(line)));
 		return rc;
 	}
@@ -190,9 +196,10 @@ lease_try(struct vkc_leader *l)
 	json_object_put(o);
 	json_object_put(lease);
 	if (rc != 0)
-		log_debug(2, "cannot update lease '%s/%s': %s", l->ns, l->name,
+		snprintf(l->last_err, sizeof(l->last_err),
+		    "cannot update lease '%s/%s': %s", l->ns, l->name,
 		    kube_status_line(&st, rc, line, sizeof(line)));
-	return rc;
+	return rc == KUBE_ECONFLICT ? LEASE_RACE : rc;
 }
 
 /* Waits up to seconds, or until vkc_leader_release() or *stop (looked at
@@ -228,8 +235,8 @@ leader_wait(struct vkc_leader *l, double seconds, volatile int *stop)
 int
 vkc_leader_acquire(struct vkc_leader *l, volatile int *stop)
 {
-	bool announced = false;
-	int rc;
+	char announced[sizeof(l->seen_holder)] = "";
+	int rc, last_rc = 0;
 
 	log_info("attempting to acquire lease '%s/%s' as '%s'", l->ns, l->name,
 	    l->identity);
@@ -246,14 +253,25 @@ vkc_leader_acquire(struct vkc_leader *l, volatile int *stop)
 			    l->ns, l->name, l->identity);
 			return 0;
 		}
-		if (rc == LEASE_HELD && !announced) {
-			log_info("waiting for lease '%s/%s' (held by '%s')",
-			    l->ns, l->name, l->seen_holder);
-			announced = true;
+		if (rc == LEASE_HELD) {
+			/* once per holder */
+			if (strcmp(announced, l->seen_holder) != 0)
+				log_info("waiting for lease '%s/%s' (held by "
+				    "'%s')", l->ns, l->name, l->seen_holder);
+			snprintf(announced, sizeof(announced), "%s",
+			    l->seen_holder);
+		} else if (rc == LEASE_RACE) {
+			log_debug(2, "%s", l->last_err);
 		} else if (rc < 0) {
-			log_debug(1, "cannot acquire lease '%s/%s': %s", l->ns,
-			    l->name, kube_strerror(rc));
+			/* a 403 or an unreachable apiserver: say so once per
+			 * kind of failure, not every retry period */
+			if (rc != last_rc)
+				log_warn("%s; retrying every %.0fs", l->last_err,
+				    l->retry_s);
+			else
+				log_debug(2, "%s", l->last_err);
 		}
+		last_rc = rc;
 		/* jittered, as client-go does */
 		if (leader_wait(l, l->retry_s * (1.0 + 0.2 *
 		    ((double)random() / (double)RAND_MAX)), stop))
@@ -294,8 +312,7 @@ leader_renew(void *arg)
 				l->on_lost(l->on_lost_arg);
 			break;
 		}
-		log_warn("cannot renew lease '%s/%s': %s; retrying", l->ns,
-		    l->name, kube_strerror(rc));
+		log_warn("%s; retrying", l->last_err);
 	}
 	return NULL;
 }
