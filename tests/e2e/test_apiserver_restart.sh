@@ -6,8 +6,8 @@
 # watches reconnected (with backoff) without an operator restart, and the
 # process stayed up and ready throughout.
 #
-# This stops the shared apiserver for a few seconds: other tests running
-# at the same moment see connection errors (their clients retry).
+# This stops the shared apiserver for a few seconds, so it runs alone.
+# vkc-test: serial
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 
