@@ -1003,10 +1003,8 @@ validate_values(struct json_object *c, unsigned mask, struct verr *e)
 	if (s != NULL && !is_ip(s))
 		return fail(e, "InvalidNetwork", "spec.network.kubeDnsIp '%s' "
 		    "is not an IP address", s);
-	if (get_str(c, "spec.network.subnetName", NULL) != NULL &&
-	    get_str(c, "spec.network.vnetName", NULL) == NULL)
-		return fail(e, "InvalidNetwork", "spec.network.subnetName needs "
-		    "spec.network.vnetName");
+	/* a subnet without vnetName is in the cluster's virtual network,
+	 * which the connector reads from the node's azure.json */
 	return 0;
 }
 

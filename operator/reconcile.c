@@ -1147,6 +1147,15 @@ update_status(struct pass *p, const struct vkc_desired_ctx *dctx,
 	json_object_array_add(conds, condition(old_conds, "Degraded", failed,
 	    failed ? p->reason : "AsExpected", failed ? p->message :
 	    "no error", gen));
+	/* kstatus (Flux, Argo CD, kubectl's status readers) reads these two:
+	 * Reconciling while on its way, Stalled when it needs a fix */
+	json_object_array_add(conds, condition(old_conds, "Reconciling",
+	    !ready && !failed, ready ? "Reconciled" : failed ? p->reason :
+	    ready_reason, ready ? "the connector is up to date" : failed ?
+	    "waiting for the spec or its inputs to be fixed" : msg, gen));
+	json_object_array_add(conds, condition(old_conds, "Stalled", failed,
+	    failed ? p->reason : "AsExpected", failed ? p->message :
+	    "no error", gen));
 	json_object_object_add(status, "conditions", conds);
 
 	if (old != NULL && vkc_json_equal(old, status)) {

@@ -639,8 +639,9 @@ TEST(validate)
 	    "\"10.0.0.0/33\"}}", "eastus", "InvalidNetwork", "subnetCidr"));
 	CHECK(validate("{\"network\":{\"kubeDnsIp\":\"10.0.0\"}}", "eastus",
 	    "InvalidNetwork", "kubeDnsIp"));
-	CHECK(validate("{\"network\":{\"subnetName\":\"s\"}}", "eastus",
-	    "InvalidNetwork", "vnetName"));
+	/* no vnetName: the cluster's virtual network, from azure.json */
+	CHECK(validate("{\"network\":{\"subnetName\":\"s\","
+	    "\"subnetCidr\":\"10.241.0.0/16\"}}", "eastus", NULL, NULL));
 
 	CHECK(validate("{\"image\":{\"pullPolicy\":\"Sometimes\"}}", "eastus",
 	    "InvalidSpec", "pullPolicy"));
