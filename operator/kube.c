@@ -611,18 +611,27 @@ out:
 	return rc;
 }
 
-/* True for answers worth sending again: 429, 5xx but 501; a transport
- * failure of a GET, or of any method when no connection was made (only
- * then is it certain that a write was not applied). */
+/*
+ * True for answers worth sending again. A GET: 429, 5xx but 501, and
+ * transport failures. A write may already have been applied, so it is
+ * sent again only when the server says it was not: 429, 503, another
+ * 5xx with Retry-After, or no connection made at all.
+ */
 static bool
-kube_retryable(const char *method, int rc, CURLcode cc, long http)
+kube_retryable(const char *method, int rc, CURLcode cc,
+    const struct kube_status *st)
 {
+	bool get = strcmp(method, "GET") == 0;
+
 	if (rc == KUBE_ETRANSPORT)
-		return strcmp(method, "GET") == 0 ||
-		    cc == CURLE_COULDNT_CONNECT ||
+		return get || cc == CURLE_COULDNT_CONNECT ||
 		    cc == CURLE_COULDNT_RESOLVE_HOST ||
 		    cc == CURLE_COULDNT_RESOLVE_PROXY;
-	return http == 429 || (http >= 500 && http != 501);
+	if (st->http == 429 || st->http == 503)
+		return true;
+	if (st->http < 500 || st->http == 501)
+		return false;
+	return get || st->retry_after > 0;
 }
 
 int
@@ -717,7 +726,7 @@ kube_request(struct kube_client *c, const char *method, const char *path,
 			refreshed = true;
 			continue;
 		}
-		if (rc == 0 || !kube_retryable(method, rc, cc, st->http) ||
+		if (rc == 0 || !kube_retryable(method, rc, cc, st) ||
 		    attempt >= c->opts.max_retries)
 			break;
 		wait = st->retry_after > 0 ? st->retry_after :

@@ -9,10 +9,11 @@
  *
  * Errors: every call returns 0 or a negative KUBE_E* code; when the
  * apiserver answered, *st (if given) holds its Status: HTTP code, reason
- * and message. 429 and 5xx answers are retried with jittered backoff
- * honouring Retry-After; so are transport failures of a GET, while other
- * methods are sent again only when no connection could be made (a cut
- * POST may have been applied). A 401 refreshes the credentials (token
+ * and message. A GET is retried after 429 and 5xx answers and transport
+ * failures, with jittered backoff honouring Retry-After; a write, which
+ * may already have been applied, only after 429, 503, a 5xx carrying
+ * Retry-After, or when no connection could be made. A 401 refreshes the
+ * credentials (token
  * file, exec plugin) once. A 409 Conflict is returned as KUBE_ECONFLICT
  * for the caller to retry with fresh data.
  */
