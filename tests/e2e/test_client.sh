@@ -8,7 +8,8 @@
 # sustains (printed, not judged).
 #
 # Stopping the apiserver disturbs other tests using the shared cluster:
-# each outage is short (stop, 3 s, up).
+# each outage is short (stop, 3 s, up), and the test runs alone.
+# vkc-test: serial
 source "$(dirname "$0")/lib.sh"
 
 KUBECLIENT=${VKC_TOOLS_DIR:-$BUILD/tests}/kubeclient
