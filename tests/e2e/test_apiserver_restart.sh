@@ -36,7 +36,7 @@ now() { date +%s.%N; }
 elapsed() { python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
 
 # if the test dies with the apiserver down, bring it back for everyone
-trap 'rc=$?; "$CLUSTER" status >/dev/null 2>&1 || "$CLUSTER" up >/dev/null 2>&1 || true; (exit $rc); cleanup' EXIT
+trap 'rc=$?; "$CLUSTER" status >/dev/null 2>&1 || "$CLUSTER" up >/dev/null 2>&1 || true; set +e; (exit $rc); cleanup' EXIT
 
 install_crd
 new_namespace

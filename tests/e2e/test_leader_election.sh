@@ -21,7 +21,7 @@ trap 'rc=$?
 for p in "${OPERATOR_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 for p in "${OPERATOR_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 kubectl delete lease -n "$LNS" "$LEASE" "$LEASE-default" --ignore-not-found >/dev/null 2>&1 || true
-(exit $rc); cleanup' EXIT
+set +e; (exit $rc); cleanup' EXIT
 
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
