@@ -174,7 +174,10 @@ eventually 60 kubectl get deployment "$VALID-linux-eastus" -n "$NS" ||
 	fail "Deployment $VALID-linux-eastus never created"
 expect_eq "$(jget deployment "$VALID-linux-eastus" "{.metadata.labels.${NAME_LABEL//./\\.}}" -n "$NS")" \
     "$VALID" "valid Deployment's name label"
-eventually 30 test "$(jget vkc "$VALID" '{.status.location}' -n "$NS")" = eastus ||
+valid_location_is_eastus() {
+	[ "$(jget vkc "$VALID" '{.status.location}' -n "$NS")" = eastus ]
+}
+eventually 30 valid_location_is_eastus ||
 	fail "valid connector: status.location never eastus"
 
 log "each admitted invalid connector: Ready=False with its reason"
