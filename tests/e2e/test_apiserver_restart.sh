@@ -36,7 +36,10 @@ now() { date +%s.%N; }
 elapsed() { python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
 
 # if the test dies with the apiserver down, bring it back for everyone
-trap 'rc=$?; "$CLUSTER" status >/dev/null 2>&1 || "$CLUSTER" up >/dev/null 2>&1 || true; set +e; (exit $rc); cleanup' EXIT
+trap 'rc=$?; set +e
+"$CLUSTER" status >/dev/null 2>&1 || "$CLUSTER" up >/dev/null 2>&1
+[ -z "$NS" ] || kubectl delete clusterrolebindings -l "connectors.virtual-kubelet.io/namespace=$NS" --wait=false >/dev/null 2>&1
+(exit $rc); cleanup' EXIT
 
 install_crd
 new_namespace

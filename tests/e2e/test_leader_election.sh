@@ -21,6 +21,7 @@ trap 'rc=$?
 for p in "${OPERATOR_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 for p in "${OPERATOR_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 kubectl delete lease -n "$LNS" "$LEASE" "$LEASE-default" --ignore-not-found >/dev/null 2>&1 || true
+[ -z "$NS" ] || kubectl delete clusterrolebindings -l "connectors.virtual-kubelet.io/namespace=$NS" --wait=false >/dev/null 2>&1 || true
 set +e; (exit $rc); cleanup' EXIT
 
 free_port() {
