@@ -5,7 +5,11 @@
  * ~/.kube/config), start the caches, serve the probes and metrics, take
  * the Lease when --leader-elect is given, then run --concurrency workers.
  * SIGTERM or SIGINT: stop taking work, let reconciles in flight finish,
- * release the Lease, exit 0.
+ * release the Lease, exit 0; a shutdown that overruns SHUTDOWN_GRACE_S, or
+ * a second signal, exits 1 at once. A lost Lease stops the process the
+ * same way (without releasing what is no longer ours) and exits 1, so that
+ * the pod restarts and campaigns again, as client-go's callers do.
+ * Bad flags exit 2 before anything starts.
  */
 #include <errno.h>
 #include <getopt.h>
