@@ -208,8 +208,15 @@ vkc_event(struct vkc_recorder *r, struct json_object *obj, const char *type,
 	    json_object_new_string(r->component));
 	vkc_json_set(ev, "reportingInstance", json_object_new_string(r->host));
 	rc = kube_create(r->c, path, ev, NULL, &st);
-	if (rc != 0)
+	if (rc != 0) {
 		log_warn("cannot record event %s on '%s/%s': %s", reason, ns,
 		    name, kube_status_line(&st, rc, line, sizeof(line)));
+		/* not recorded: forget it, so the next pass tries again */
+		pthread_mutex_lock(&r->lock);
+		for (i = 0; i < r->nseen; i++)
+			if (strcmp(r->seen[i].key, digest) == 0)
+				r->seen[i].key[0] = '\0';
+		pthread_mutex_unlock(&r->lock);
+	}
 	json_object_put(ev);
 }

@@ -56,12 +56,23 @@ pass_requeue(struct pass *p, double s)
 		p->requeue = s;
 }
 
+/* True when ns is one this controller looks after. The caches of
+ * cluster-scoped objects (ClusterRoleBindings, Nodes) see every
+ * namespace's; an operator started for one namespace must leave the
+ * others' alone. */
+static bool
+ctl_owns_namespace(struct vkc_controller *ctl, const char *ns)
+{
+	return ctl->ns[0] == '\0' || strcmp(ctl->ns, ns) == 0;
+}
+
 static void
 ctl_enqueue(struct vkc_controller *ctl, const char *ns, const char *name)
 {
 	char key[512];
 
-	if (ns == NULL || name == NULL || name[0] == '\0')
+	if (ns == NULL || name == NULL || name[0] == '\0' ||
+	    !ctl_owns_namespace(ctl, ns))
 		return;
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
 	vkc_wq_add(ctl->q, key);
@@ -1162,6 +1173,14 @@ update_status(struct pass *p, const struct vkc_desired_ctx *dctx,
 		json_object_put(status);
 		return 0;
 	}
+	/* a merge patch keeps what it does not mention: clear, with null,
+	 * what this pass could not fill */
+	if (location == NULL)
+		json_object_object_add(status, "location", NULL);
+	if (n == 0) {
+		json_object_object_add(status, "connectors", NULL);
+		json_object_object_add(status, "scheduling", NULL);
+	}
 	patch = json_object_new_object();
 	json_object_object_add(patch, "status", status);
 	rc = connector_path(p, path, sizeof(path), "status");
@@ -1346,6 +1365,10 @@ reconcile_live(struct pass *p)
 		/* bad input: say so, create nothing, keep what runs */
 		log_warn("rejected '%s/%s': %s: %s", p->ns, p->name, p->reason,
 		    p->message);
+		/* the region comes from Nodes the operator does not watch:
+		 * look again once the region cache has expired */
+		if (strcmp(p->reason, "LocationUnknown") == 0)
+			pass_requeue(p, REGION_CACHE_S + 1);
 		vkc_event(p->ctl->rec, p->conn, "Warning", p->reason, "%s",
 		    p->message);
 		update_status(p, &dctx, rels, 0, have_location ? location :
@@ -1411,6 +1434,8 @@ vkc_reconcile(struct vkc_controller *ctl, const char *key,
 	if (slash == NULL)
 		return 0;
 	*slash = '\0';
+	if (!ctl_owns_namespace(ctl, ns))
+		return 0;
 	p.ns = ns;
 	p.name = slash + 1;
 	p.conn = vkc_informer_get(ctl->caches[VKC_CACHE_CONNECTORS], ns,

@@ -322,7 +322,10 @@ vkc_tls_matches(const char *cert_pem, size_t cert_len, const char *key_pem,
 		goto out;
 	if (X509_check_private_key(x, pkey) != 1)
 		goto out;
-	ok = cn_is(x, cn) ? 1 : 0;
+	/* CN and a DNS SAN both name the node: the SAN is what clients
+	 * check, so a certificate without it is not the one wanted */
+	ok = cn_is(x, cn) && X509_check_host(x, cn, strlen(cn),
+	    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, NULL) == 1 ? 1 : 0;
 out:
 	EVP_PKEY_free(pkey);
 	X509_free(x);

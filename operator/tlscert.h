@@ -24,7 +24,8 @@ int vkc_tls_generate(const char *cn, int days, char **cert_pem,
 int vkc_tls_seconds_left(const char *cert_pem, size_t len, long long *secs);
 
 /* True (1) when cert_pem and key_pem parse, the key matches the
- * certificate, and the CN is cn; 0 otherwise. */
+ * certificate, and both the CN and a DNS subjectAltName are cn; 0
+ * otherwise. */
 int vkc_tls_matches(const char *cert_pem, size_t cert_len,
     const char *key_pem, size_t key_len, const char *cn);
 

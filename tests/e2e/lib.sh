@@ -39,6 +39,11 @@ cleanup() {
 			tail -n 60 "$f" >&2
 		done
 	fi
+	if [ -n "$NS" ]; then
+		# ClusterRoleBindings cannot be owned by the namespace's objects
+		kubectl delete clusterrolebinding --ignore-not-found --wait=false \
+		    -l "connectors.virtual-kubelet.io/namespace=$NS" >/dev/null 2>&1 || true
+	fi
 	for n in "${CLEANUP_NODES[@]}"; do
 		kubectl delete node "$n" --ignore-not-found --wait=false >/dev/null 2>&1 || true
 	done
@@ -131,6 +136,38 @@ eventually() {
 		if [ $SECONDS -ge $deadline ]; then
 			echo "timed out waiting for: $*" >&2
 			"$@" >&2 || true
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+# eventually_eq SECONDS WANT COMMAND...: runs COMMAND until what it prints
+# is WANT (COMMAND runs anew each time; "$(...)" in the caller would not).
+eventually_eq() {
+	local deadline=$((SECONDS + $1)) want=$2 got
+	shift 2
+	while :; do
+		got=$("$@" 2>/dev/null) || got=""
+		[ "$got" = "$want" ] && return 0
+		if [ $SECONDS -ge $deadline ]; then
+			echo "timed out waiting for '$*' to print '$want' (it printed '$got')" >&2
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+# eventually_ne SECONDS NOT COMMAND...: runs COMMAND until what it prints is
+# not NOT.
+eventually_ne() {
+	local deadline=$((SECONDS + $1)) not=$2 got
+	shift 2
+	while :; do
+		got=$("$@" 2>/dev/null) || got=""
+		[ "$got" != "$not" ] && return 0
+		if [ $SECONDS -ge $deadline ]; then
+			echo "timed out waiting for '$*' to print other than '$not'" >&2
 			return 1
 		fi
 		sleep 0.2

@@ -46,7 +46,7 @@ for os in linux windows; do
 	    '{.metadata.labels.app\.kubernetes\.io/managed-by}' -n "$NS")" \
 	    vkc-operator "$os managed-by label"
 done
-eventually 30 test "$(jget vkc virtual-kubelet '{.status.location}' -n "$NS")" = eastus ||
+eventually_eq 30 eastus jget vkc virtual-kubelet '{.status.location}' -n "$NS" ||
 	fail "status.location is not eastus"
 expect_eq "$(jget vkc virtual-kubelet '{.metadata.finalizers[0]}' -n "$NS")" \
     connectors.virtual-kubelet.io/cleanup "finalizer"

@@ -26,7 +26,7 @@ spec:
       name: sp-credentials
 EOF2
 reason() { jget vkc "$name" '{.status.conditions[?(@.type=="Ready")].reason}' -n "$NS"; }
-eventually 30 test "$(reason)" = CredentialsNotFound ||
+eventually_eq 30 CredentialsNotFound reason ||
 	fail "Ready reason is '$(reason)', want CredentialsNotFound"
 expect_contains "$(jget vkc "$name" '{.status.conditions[?(@.type=="Ready")].message}' -n "$NS")" \
     "sp-credentials" "condition message"
@@ -51,7 +51,7 @@ case $(kubectl get -n "$NS" deployment "$dep" -o json) in
 esac
 hash1=$(jget deployment "$dep" '{.spec.template.metadata.annotations.connectors\.virtual-kubelet\.io/credentials-hash}' -n "$NS")
 [ ${#hash1} -eq 64 ] || fail "credentials-hash '$hash1' is not a SHA-256"
-eventually 30 test "$(reason)" != CredentialsNotFound || fail "CredentialsNotFound stayed"
+eventually_ne 30 CredentialsNotFound reason || fail "CredentialsNotFound stayed"
 
 log "rotating the client secret rolls the connector"
 kubectl create secret generic sp-credentials -n "$NS" \
@@ -59,12 +59,12 @@ kubectl create secret generic sp-credentials -n "$NS" \
     --from-literal=clientSecret=rotated-secret-value --dry-run=client -o yaml --save-config |
 	kubectl apply -f - >/dev/null
 hash() { jget deployment "$dep" '{.spec.template.metadata.annotations.connectors\.virtual-kubelet\.io/credentials-hash}' -n "$NS"; }
-eventually 30 test "$(hash)" != "$hash1" || fail "the pod template did not change after rotation"
+eventually_ne 30 "$hash1" hash || fail "the pod template did not change after rotation"
 hash2=$(hash)
 
 log "the Secret is deleted: reported, the running connector is kept"
 kubectl delete secret sp-credentials -n "$NS" >/dev/null
-eventually 30 test "$(reason)" = CredentialsNotFound ||
+eventually_eq 30 CredentialsNotFound reason ||
 	fail "Ready reason is '$(reason)' after the Secret was deleted"
 kubectl get -n "$NS" deployment "$dep" >/dev/null || fail "the running Deployment was removed"
 expect_eq "$(hash)" "$hash2" "the running Deployment's template"

@@ -45,9 +45,9 @@ EOF2
 
 log "deleting the connector"
 kubectl delete -n "$NS" vkc "$name" --wait=false >/dev/null
-eventually 30 test "$(jget node "$node" '{.spec.unschedulable}')" = true ||
+eventually_eq 30 true jget node "$node" '{.spec.unschedulable}' ||
 	fail "the node was not cordoned"
-eventually 30 test -n "$(jget pod burst '{.metadata.deletionTimestamp}' -n "$NS")" ||
+eventually_ne 30 "" jget pod burst '{.metadata.deletionTimestamp}' -n "$NS" ||
 	fail "the pod on the virtual node was not evicted"
 kubectl get node "$node" >/dev/null 2>&1 || fail "the node went before its pod"
 kubectl get -n "$NS" vkc "$name" >/dev/null 2>&1 ||

@@ -31,7 +31,7 @@ expect_eq "$(image)" "$want" "image"
 log "a hand-edited image is reverted"
 kubectl set image -n "$NS" "deployment/$dep" virtual-kubelet=example.invalid/evil:latest >/dev/null
 t0=$SECONDS
-eventually 10 test "$(image)" = "$want" || fail "the image was not reverted: $(image)"
+eventually_eq 10 "$want" image || fail "the image was not reverted: $(image)"
 log "reverted within $((SECONDS - t0)) s"
 
 log "a deleted ServiceAccount and ClusterRoleBinding come back"
@@ -42,7 +42,7 @@ eventually 10 kubectl get clusterrolebinding "vkc-$NS-$dep" || fail "the Cluster
 
 log "a changed spec is applied (upgrade-connector)"
 kubectl patch -n "$NS" vkc "$name" --type=merge -p '{"spec":{"image":{"tag":"1.6.5"}}}' >/dev/null
-eventually 10 test "$(image)" = "${want%:*}:1.6.5" || fail "the new tag was not applied: $(image)"
+eventually_eq 10 "${want%:*}:1.6.5" image || fail "the new tag was not applied: $(image)"
 
 log "at rest no write is sent"
 sleep 2

@@ -30,7 +30,7 @@ wnode="virtual-kubelet-$name-windows-westus2"
 # unique per run: the node names carry no namespace
 virtual_node "$lnode" linux
 virtual_node "$wnode" windows
-eventually 30 test "$(jget vkc $name '{.status.connectors[1].nodeReady}' -n "$NS")" = True ||
+eventually_eq 30 True jget vkc $name '{.status.connectors[1].nodeReady}' -n "$NS" ||
 	fail "status.connectors[1].nodeReady did not become True"
 
 log "osType Both -> Linux"
@@ -49,7 +49,7 @@ kubectl get -n "$NS" serviceaccount "$name-linux-westus2" >/dev/null || fail "Li
 kubectl get -n "$NS" secret "$name-linux-westus2-tls" >/dev/null || fail "Linux TLS Secret removed"
 kubectl get clusterrolebinding "vkc-$NS-$name-linux-westus2" >/dev/null ||
 	fail "Linux ClusterRoleBinding removed"
-eventually 30 test "$(jget vkc $name '{.status.connectors[*].osType}' -n "$NS")" = Linux ||
+eventually_eq 30 Linux jget vkc $name '{.status.connectors[*].osType}' -n "$NS" ||
 	fail "status.connectors still lists Windows"
 grep -q "deleted Node '$wnode'" "$WORK/operator-0.log" ||
 	fail "the operator log does not say it deleted the Windows node"

@@ -24,7 +24,7 @@ spec:
   location: South Central US
 EOF2
 cond() { jget vkc "$name" "{.status.conditions[?(@.type==\"$1\")].$2}" -n "$NS"; }
-eventually 30 test "$(cond Ready reason)" = DeploymentNotAvailable ||
+eventually_eq 30 DeploymentNotAvailable cond Ready reason ||
 	fail "Ready reason is '$(cond Ready reason)', want DeploymentNotAvailable"
 expect_eq "$(cond Ready status)" False "Ready before the pod runs"
 expect_eq "$(cond Progressing status)" True "Progressing before the pod runs"
@@ -43,7 +43,7 @@ log "the connector pod runs (played): the node is not registered yet"
 eventually 30 bash -c "kubectl get pods -n $NS -l app.kubernetes.io/instance=$dep -o name | grep -q ." ||
 	fail "no pod for the Deployment"
 make_pods_ready "app.kubernetes.io/instance=$dep"
-eventually 30 test "$(cond Ready reason)" = NodeNotReady ||
+eventually_eq 30 NodeNotReady cond Ready reason ||
 	fail "Ready reason is '$(cond Ready reason)', want NodeNotReady"
 expect_eq "$(jget vkc "$name" '{.status.connectors[0].nodeReady}' -n "$NS")" Unknown "nodeReady"
 expect_eq "$(cond Ready lastTransitionTime)" "$ltt" "lastTransitionTime moved without a flip"
@@ -60,12 +60,12 @@ kubectl get vkc -n "$NS" "$name" | grep -q "True" || fail "kubectl get does not 
 
 log "the node goes NotReady: Ready flips"
 virtual_node "$node" linux False
-eventually 30 test "$(cond Ready status)" = False || fail "Ready did not flip to False"
+eventually_eq 30 False cond Ready status || fail "Ready did not flip to False"
 expect_eq "$(cond Ready reason)" NodeNotReady "reason"
 
 log "paused: no write for the object"
 virtual_node "$node" linux True
-eventually 30 test "$(cond Ready status)" = True || fail "Ready did not flip back"
+eventually_eq 30 True cond Ready status || fail "Ready did not flip back"
 kubectl patch -n "$NS" vkc "$name" --type=merge -p '{"spec":{"paused":true}}' >/dev/null
 sleep 1
 kubectl set image -n "$NS" "deployment/$dep" virtual-kubelet=example.invalid/paused:1 >/dev/null
@@ -73,5 +73,6 @@ sleep 3
 expect_eq "$(jget deployment "$dep" '{.spec.template.spec.containers[0].image}' -n "$NS")" \
     example.invalid/paused:1 "image while paused"
 kubectl patch -n "$NS" vkc "$name" --type=merge -p '{"spec":{"paused":false}}' >/dev/null
-eventually 10 test "$(jget deployment "$dep" '{.spec.template.spec.containers[0].image}' -n "$NS")" = \
-    mcr.microsoft.com/oss/virtual-kubelet/virtual-kubelet:1.6.4 || fail "image not reverted after unpausing"
+eventually_eq 10 mcr.microsoft.com/oss/virtual-kubelet/virtual-kubelet:1.6.4 \
+    jget deployment "$dep" '{.spec.template.spec.containers[0].image}' -n "$NS" ||
+	fail "image not reverted after unpausing"

@@ -158,8 +158,8 @@ renewed=$(fingerprint "$WORK/renewed.crt")
 check_cert "renewed Secret"
 
 log "a certificate with 40 days left is kept (renewal is at 30 days)"
-kept=$(put_cert "$NODE" 40)
 before=$(reconciles)
+kept=$(put_cert "$NODE" 40)
 eventually 30 reconciled_since "$before" ||
 	fail "the operator never reconciled after the Secret changed"
 sleep 2
