@@ -35,7 +35,8 @@ log() { printf '[%s] bench: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 WORK="" DOWN=0
 cleanup() {
-	[ -z "$WORK" ] || 	if [ "$DOWN" = 1 ]; then
+	[ -z "$WORK" ] || rm -f "$WORK/client.key" "$WORK/client.crt"
+	if [ "$DOWN" = 1 ]; then
 		log "removing the private control plane"
 		"$SRC/hack/local-cluster.sh" down >/dev/null 2>&1 || true
 	fi

@@ -843,6 +843,11 @@ def main():
                 b.scale(n, c, ext)
                 extended_done = extended_done or ext
     finally:
+        for f in ("client.key", "client.crt"):
+            try:
+                os.unlink(os.path.join(args.workdir, f))
+            except OSError:
+                pass
         res["wall_s"] = time.time() - t0
         with open(args.out, "w") as f:
             json.dump(res, f, indent=1, sort_keys=True)
