@@ -2,6 +2,7 @@
 #include "informer.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,8 @@ struct vkc_informer {
 	pthread_mutex_t lock;		/* guards store, synced */
 	pthread_cond_t cond;		/* signalled on stop */
 	struct json_object *store;	/* "ns/name" -> object */
+	char *index_by[2];		/* labels indexed, or NULL */
+	struct json_object *index;	/* "v1/v2" -> { store key: null } */
 	bool synced;
 	unsigned long lists;
 	char rv[64];			/* last resourceVersion seen */
@@ -60,11 +63,18 @@ vkc_informer_new(struct kube_client *c, const struct vkc_informer_config *cfg)
 	inf->handler = cfg->handler;
 	inf->arg = cfg->arg;
 	inf->store = json_object_new_object();
+	inf->index = json_object_new_object();
+	if (cfg->index_by[0] != NULL && cfg->index_by[1] != NULL) {
+		inf->index_by[0] = strdup(cfg->index_by[0]);
+		inf->index_by[1] = strdup(cfg->index_by[1]);
+	}
 	pthread_mutex_init(&inf->lock, NULL);
 	pthread_cond_init(&inf->cond, NULL);
 	if (inf->name == NULL || inf->group == NULL || inf->version == NULL ||
 	    inf->plural == NULL || inf->ns == NULL || inf->selector == NULL ||
-	    inf->store == NULL) {
+	    inf->store == NULL || inf->index == NULL ||
+	    (cfg->index_by[0] != NULL && (inf->index_by[0] == NULL ||
+	    inf->index_by[1] == NULL))) {
 		vkc_informer_free(inf);
 		return NULL;
 	}
@@ -79,6 +89,9 @@ vkc_informer_free(struct vkc_informer *inf)
 	if (inf->started)
 		vkc_informer_stop(inf);
 	json_object_put(inf->store);
+	json_object_put(inf->index);
+	free(inf->index_by[0]);
+	free(inf->index_by[1]);
 	free(inf->name);
 	free(inf->group);
 	free(inf->version);
@@ -153,6 +166,57 @@ inf_base_path(struct vkc_informer *inf, char *out, size_t outlen)
 	    inf->plural, NULL, NULL);
 }
 
+/* The index key of obj ("<label 1>/<label 2>"), or -ENOENT when the
+ * informer keeps no index or obj lacks one of the labels. */
+static int
+idx_key(struct vkc_informer *inf, struct json_object *obj, char *out,
+    size_t outlen)
+{
+	struct json_object *labels, *a, *b;
+
+	if (inf->index_by[0] == NULL || obj == NULL)
+		return -ENOENT;
+	labels = vkc_json_get(obj, "metadata.labels");
+	if (labels == NULL ||
+	    !json_object_object_get_ex(labels, inf->index_by[0], &a) ||
+	    !json_object_object_get_ex(labels, inf->index_by[1], &b) ||
+	    !json_object_is_type(a, json_type_string) ||
+	    !json_object_is_type(b, json_type_string))
+		return -ENOENT;
+	if ((size_t)snprintf(out, outlen, "%s/%s", json_object_get_string(a),
+	    json_object_get_string(b)) >= outlen)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Adds (add true) or removes store key key of obj in the index; the
+ * caller holds the lock. */
+static void
+idx_update(struct vkc_informer *inf, struct json_object *obj, const char *key,
+    bool add)
+{
+	struct json_object *set;
+	char ik[512];
+
+	if (idx_key(inf, obj, ik, sizeof(ik)) != 0)
+		return;
+	if (!json_object_object_get_ex(inf->index, ik, &set)) {
+		if (!add)
+			return;
+		set = json_object_new_object();
+		if (set == NULL)
+			return;
+		json_object_object_add(inf->index, ik, set);
+	}
+	if (add) {
+		json_object_object_add(set, key, NULL);
+	} else {
+		json_object_object_del(set, key);
+		if (json_object_object_length(set) == 0)
+			json_object_object_del(inf->index, ik);
+	}
+}
+
 /* Stores obj (taking it) under its key and runs the handler. */
 static void
 inf_upsert(struct vkc_informer *inf, struct json_object *obj)
@@ -168,8 +232,11 @@ inf_upsert(struct vkc_informer *inf, struct json_object *obj)
 	inf->transform(obj);
 	pthread_mutex_lock(&inf->lock);
 	existed = json_object_object_get_ex(inf->store, key, &old);
+	if (existed)
+		idx_update(inf, old, key, false);
 	json_object_get(obj);	/* one for the store, one for the handler */
 	json_object_object_add(inf->store, key, obj);
+	idx_update(inf, obj, key, true);
 	pthread_mutex_unlock(&inf->lock);
 	if (inf->handler != NULL)
 		inf->handler(existed ? VKC_EV_MODIFIED : VKC_EV_ADDED, obj,
@@ -185,6 +252,7 @@ inf_remove(struct vkc_informer *inf, const char *key)
 	pthread_mutex_lock(&inf->lock);
 	if (json_object_object_get_ex(inf->store, key, &old)) {
 		json_object_get(old);
+		idx_update(inf, old, key, false);
 		json_object_object_del(inf->store, key);
 	} else {
 		old = NULL;
@@ -206,8 +274,8 @@ inf_list(struct vkc_informer *inf, bool consistent)
 	struct json_object *page = NULL, *items, *seen, *item;
 	struct kube_status st;
 	char base[512], path[4096], cont[1024], sel[512], line[1200];
-	const char *rv = NULL, *next;
-	size_t i, n;
+	const char *rv = NULL, *next, *kind;
+	size_t i, n, klen;
 	int rc;
 
 	seen = json_object_new_array();
@@ -244,11 +312,25 @@ inf_list(struct vkc_informer *inf, bool consistent)
 			rc = KUBE_EPROTO;
 			goto out;
 		}
+		/* list items come without apiVersion and kind (watch events
+		 * carry them): restore both, so that a cached object compares
+		 * equal to a desired one however it arrived */
+		kind = vkc_json_get_string(page, "kind", "");
+		klen = strlen(kind);
+		if (klen > 4 && strcmp(kind + klen - 4, "List") == 0)
+			klen -= 4;
 		n = json_object_array_length(items);
 		for (i = 0; i < n; i++) {
 			item = json_object_array_get_idx(items, i);
 			if (!json_object_is_type(item, json_type_object))
 				continue;
+			if (vkc_json_get(item, "kind") == NULL && klen > 0)
+				json_object_object_add(item, "kind",
+				    json_object_new_string_len(kind, (int)klen));
+			if (vkc_json_get(item, "apiVersion") == NULL)
+				json_object_object_add(item, "apiVersion",
+				    json_object_new_string(vkc_json_get_string(
+				    page, "apiVersion", "")));
 			json_object_array_add(seen, json_object_get(item));
 		}
 		rv = vkc_json_get_string(page, "metadata.resourceVersion", "");
@@ -305,6 +387,8 @@ inf_list(struct vkc_informer *inf, bool consistent)
 out:
 	json_object_put(page);
 	json_object_put(seen);
+	/* a list is the largest allocation burst: give the pages back */
+	malloc_trim(0);
 	return rc;
 }
 
@@ -503,4 +587,43 @@ vkc_informer_len(struct vkc_informer *inf)
 	n = (size_t)json_object_object_length(inf->store);
 	pthread_mutex_unlock(&inf->lock);
 	return n;
+}
+
+struct json_object *
+vkc_informer_list_index(struct vkc_informer *inf, const char *v1,
+    const char *v2)
+{
+	struct json_object *out, *set, *o, *copy;
+	char ik[512];
+
+	out = json_object_new_array();
+	if (out == NULL)
+		return NULL;
+	if ((size_t)snprintf(ik, sizeof(ik), "%s/%s", v1, v2) >= sizeof(ik))
+		return out;
+	pthread_mutex_lock(&inf->lock);
+	if (json_object_object_get_ex(inf->index, ik, &set)) {
+		json_object_object_foreach(set, k, unused) {
+			(void)unused;
+			copy = NULL;
+			if (json_object_object_get_ex(inf->store, k, &o) &&
+			    json_object_deep_copy(o, &copy, NULL) == 0)
+				json_object_array_add(out, copy);
+		}
+	}
+	pthread_mutex_unlock(&inf->lock);
+	return out;
+}
+
+void
+vkc_informer_foreach(struct vkc_informer *inf,
+    int (*fn)(struct json_object *obj, void *arg), void *arg)
+{
+	pthread_mutex_lock(&inf->lock);
+	json_object_object_foreach(inf->store, k, v) {
+		(void)k;
+		if (fn(v, arg) != 0)
+			break;
+	}
+	pthread_mutex_unlock(&inf->lock);
 }

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -678,6 +679,9 @@ main(int argc, char **argv)
 	struct timespec now;
 	int rc, i;
 
+	/* glibc gives each thread that allocates an arena of its own (up to
+	 * 8 per core); a handful of mostly idle threads do not need them */
+	mallopt(M_ARENA_MAX, 2);
 	parse_flags(argc, argv, &op.opt);
 	vkc_log_init(op.opt.log_format, op.opt.verbosity);
 	clock_gettime(CLOCK_MONOTONIC, &op.started);

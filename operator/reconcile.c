@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "desired.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -43,6 +44,9 @@ struct pass {
 	struct json_object *conn;	/* the connector, from the cache */
 	const char *ns, *name;
 	int applied, deleted;
+	/* what this pass created, updated and deleted, told in one Event
+	 * each at its end rather than one per child */
+	struct vkc_buf created, updated, removed;
 	double requeue;			/* seconds; 0: none */
 	bool waiting;			/* teardown in progress */
 	char reason[64];		/* a failure reason for Ready/Degraded */
@@ -64,6 +68,28 @@ static bool
 ctl_owns_namespace(struct vkc_controller *ctl, const char *ns)
 {
 	return ctl->ns[0] == '\0' || strcmp(ctl->ns, ns) == 0;
+}
+
+/* Adds "Kind name" to one of the pass's lists. */
+static void
+pass_note(struct vkc_buf *b, const char *kind, const char *name)
+{
+	vkc_buf_printf(b, "%s%s %s", b->len > 0 ? ", " : "", kind, name);
+}
+
+/* One Event per kind of change the pass made. */
+static void
+pass_events(struct pass *p)
+{
+	if (p->created.len > 0)
+		vkc_event(p->ctl->rec, p->conn, "Normal", "Created",
+		    "created %s", p->created.data);
+	if (p->updated.len > 0)
+		vkc_event(p->ctl->rec, p->conn, "Normal", "Updated",
+		    "updated %s", p->updated.data);
+	if (p->removed.len > 0)
+		vkc_event(p->ctl->rec, p->conn, "Normal", "Deleted",
+		    "deleted %s", p->removed.data);
 }
 
 static void
@@ -107,36 +133,57 @@ on_managed_child(enum vkc_informer_event ev, struct json_object *obj,
 	    label(obj, VKC_LABEL_NAME));
 }
 
+struct match {
+	struct vkc_controller *ctl;
+	const char *ns;		/* for a Secret: its namespace */
+	const char *name;	/* the Node's or the Secret's name */
+};
+
+static int
+match_node(struct json_object *conn, void *arg)
+{
+	struct match *m = arg;
+	struct json_object *entries;
+	size_t j;
+
+	entries = vkc_json_get(conn, "status.connectors");
+	if (entries == NULL || !json_object_is_type(entries, json_type_array))
+		return 0;
+	for (j = 0; j < json_object_array_length(entries); j++) {
+		if (strcmp(vkc_json_get_string(json_object_array_get_idx(
+		    entries, j), "nodeName", ""), m->name) == 0) {
+			on_connector(VKC_EV_MODIFIED, conn, m->ctl);
+			break;
+		}
+	}
+	return 0;
+}
+
 /* A virtual Node carries none of our labels: find the connectors whose
  * status names it. */
 static void
 on_node(enum vkc_informer_event ev, struct json_object *obj, void *arg)
 {
-	struct vkc_controller *ctl = arg;
-	struct json_object *list, *conn, *entries;
-	const char *node;
-	size_t i, j, n;
+	struct match m;
 
 	(void)ev;
-	node = vkc_json_get_string(obj, "metadata.name", "");
-	list = vkc_informer_list(ctl->caches[VKC_CACHE_CONNECTORS], NULL, NULL);
-	if (list == NULL)
-		return;
-	n = json_object_array_length(list);
-	for (i = 0; i < n; i++) {
-		conn = json_object_array_get_idx(list, i);
-		entries = vkc_json_get(conn, "status.connectors");
-		if (entries == NULL ||
-		    !json_object_is_type(entries, json_type_array))
-			continue;
-		for (j = 0; j < json_object_array_length(entries); j++) {
-			if (strcmp(vkc_json_get_string(
-			    json_object_array_get_idx(entries, j), "nodeName",
-			    ""), node) == 0)
-				on_connector(ev, conn, ctl);
-		}
-	}
-	json_object_put(list);
+	m.ctl = arg;
+	m.ns = NULL;
+	m.name = vkc_json_get_string(obj, "metadata.name", "");
+	vkc_informer_foreach(m.ctl->caches[VKC_CACHE_CONNECTORS], match_node,
+	    &m);
+}
+
+static int
+match_secret(struct json_object *conn, void *arg)
+{
+	struct match *m = arg;
+
+	if (strcmp(vkc_json_get_string(conn, "metadata.namespace", ""),
+	    m->ns) == 0 && strcmp(vkc_json_get_string(conn,
+	    "spec.credentials.secretRef.name", ""), m->name) == 0)
+		on_connector(VKC_EV_MODIFIED, conn, m->ctl);
+	return 0;
 }
 
 /* A credentials Secret: the connectors of its namespace that use it. */
@@ -144,26 +191,14 @@ static void
 on_credentials(enum vkc_informer_event ev, struct json_object *obj,
     void *arg)
 {
-	struct vkc_controller *ctl = arg;
-	struct json_object *list, *conn;
-	const char *ns, *name;
-	size_t i, n;
+	struct match m;
 
 	(void)ev;
-	ns = vkc_json_get_string(obj, "metadata.namespace", "");
-	name = vkc_json_get_string(obj, "metadata.name", "");
-	list = vkc_informer_list(ctl->caches[VKC_CACHE_CONNECTORS], NULL, NULL);
-	if (list == NULL)
-		return;
-	n = json_object_array_length(list);
-	for (i = 0; i < n; i++) {
-		conn = json_object_array_get_idx(list, i);
-		if (strcmp(vkc_json_get_string(conn, "metadata.namespace", ""),
-		    ns) == 0 && strcmp(vkc_json_get_string(conn,
-		    "spec.credentials.secretRef.name", ""), name) == 0)
-			on_connector(ev, conn, ctl);
-	}
-	json_object_put(list);
+	m.ctl = arg;
+	m.ns = vkc_json_get_string(obj, "metadata.namespace", "");
+	m.name = vkc_json_get_string(obj, "metadata.name", "");
+	vkc_informer_foreach(m.ctl->caches[VKC_CACHE_CONNECTORS], match_secret,
+	    &m);
 }
 
 /* Keeps of a user's Secret only what the credentials hash reads. */
@@ -229,6 +264,8 @@ vkc_controller_new(struct kube_client *c, const char *ns)
 
 	cfg.label_selector = VKC_MANAGED_BY_SELECTOR;
 	cfg.handler = on_managed_child;
+	cfg.index_by[0] = VKC_LABEL_NAMESPACE;
+	cfg.index_by[1] = VKC_LABEL_NAME;
 	cfg.name = "deployments";
 	cfg.group = "apps";
 	cfg.version = "v1";
@@ -253,6 +290,8 @@ vkc_controller_new(struct kube_client *c, const char *ns)
 	cfg.name = "nodes";
 	cfg.group = "";
 	cfg.plural = "nodes";
+	cfg.index_by[0] = NULL;
+	cfg.index_by[1] = NULL;
 	cfg.label_selector = "type=virtual-kubelet";
 	cfg.handler = on_node;
 	ctl->caches[VKC_CACHE_NODES] = vkc_informer_new(c, &cfg);
@@ -260,7 +299,8 @@ vkc_controller_new(struct kube_client *c, const char *ns)
 	cfg.ns = scope;
 	cfg.name = "credentials";
 	cfg.plural = "secrets";
-	cfg.label_selector = NULL;
+	/* not the operator's own TLS Secrets: those have their cache */
+	cfg.label_selector = "app.kubernetes.io/managed-by!=vkc-operator";
 	cfg.transform = strip_credentials;
 	cfg.handler = on_credentials;
 	ctl->caches[VKC_CACHE_CREDENTIALS] = vkc_informer_new(c, &cfg);
@@ -416,8 +456,7 @@ apply_child(struct pass *p, enum vkc_cache cache, struct json_object *desired,
 	p->applied++;
 	log_info("%s %s '%s%s%s'", live ? "updated" : "created", kind, ns,
 	    ns[0] ? "/" : "", name);
-	vkc_event(p->ctl->rec, p->conn, "Normal", live ? "Updated" : "Created",
-	    "%s %s %s", live ? "updated" : "created", kind, name);
+	pass_note(live ? &p->updated : &p->created, kind, name);
 	json_object_put(live);
 	return 0;
 }
@@ -456,8 +495,7 @@ delete_child(struct pass *p, enum vkc_cache cache, const char *group,
 	}
 	p->deleted++;
 	log_info("deleted %s '%s%s%s'", kind, ns, ns[0] ? "/" : "", name);
-	vkc_event(p->ctl->rec, p->conn, "Normal", "Deleted", "deleted %s %s",
-	    kind, name);
+	pass_note(&p->removed, kind, name);
 	return 1;
 }
 
@@ -673,8 +711,8 @@ existing_releases(struct pass *p)
 	if (out == NULL)
 		return NULL;
 	for (i = 0; i < sizeof(caches) / sizeof(caches[0]); i++) {
-		list = vkc_informer_list(p->ctl->caches[caches[i]],
-		    VKC_LABEL_NAME, p->name);
+		list = vkc_informer_list_index(p->ctl->caches[caches[i]],
+		    p->ns, p->name);
 		if (list == NULL)
 			continue;
 		for (j = 0; j < json_object_array_length(list); j++) {
@@ -1438,6 +1476,9 @@ vkc_reconcile(struct vkc_controller *ctl, const char *key,
 		return 0;
 	p.ns = ns;
 	p.name = slash + 1;
+	vkc_buf_init(&p.created, 2048);
+	vkc_buf_init(&p.updated, 2048);
+	vkc_buf_init(&p.removed, 2048);
 	p.conn = vkc_informer_get(ctl->caches[VKC_CACHE_CONNECTORS], ns,
 	    p.name);
 	if (p.conn == NULL) {
@@ -1448,7 +1489,8 @@ vkc_reconcile(struct vkc_controller *ctl, const char *key,
 		rc = teardown_others(&p, NULL);
 		if (rc > 0)
 			*requeue_after = TEARDOWN_POLL_S;
-		return rc < 0 ? rc : 0;
+		rc = rc < 0 ? rc : 0;
+		goto out;
 	}
 	if (vkc_json_get(p.conn, "metadata.deletionTimestamp") != NULL)
 		rc = reconcile_deleted(&p);
@@ -1456,12 +1498,17 @@ vkc_reconcile(struct vkc_controller *ctl, const char *key,
 		rc = 0;		/* paused: no write at all */
 	else
 		rc = reconcile_live(&p);
+	pass_events(&p);
 	*requeue_after = p.requeue > RESYNC_MAX_S ? RESYNC_MAX_S : p.requeue;
 	if (rc == 0)
 		log_debug(1, "reconciled '%s': %d applied, %d deleted%s%s%s",
 		    key, p.applied, p.deleted, p.reason[0] ? ", " : "",
 		    p.reason, p.waiting ? ", waiting" : "");
+out:
 	json_object_put(p.conn);
+	vkc_buf_release(&p.created);
+	vkc_buf_release(&p.updated);
+	vkc_buf_release(&p.removed);
 	return rc;
 }
 

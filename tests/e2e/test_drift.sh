@@ -55,3 +55,16 @@ gets_before=$(curl -fsS "$metrics" | awk '/^rest_client_requests_total/ && /meth
 sleep 3
 gets_after=$(curl -fsS "$metrics" | awk '/^rest_client_requests_total/ && /method="GET"/ { n += $NF } END { print n + 0 }')
 expect_eq "$gets_after" "$gets_before" "GETs sent during 3 s at rest"
+
+log "a restarted operator finds everything in place: still no write"
+kill -TERM "$OPERATOR_PID"
+wait "$OPERATOR_PID" || fail "the operator did not exit 0 on SIGTERM"
+port=$(free_port)
+start_operator --metrics-bind-address "127.0.0.1:$port"
+metrics="http://127.0.0.1:$port/metrics"
+eventually 30 curl -fsS "$metrics" || fail "the restarted operator serves no metrics"
+# its first pass over every connector has run once a reconcile is counted
+eventually 30 bash -c "curl -fsS '$metrics' | grep -q '^controller_runtime_reconcile_total.*result=\"[a-z_]*\"} [1-9]'" ||
+	fail "the restarted operator reconciled nothing"
+sleep 3
+expect_eq "$(writes_sent "$metrics")" 0 "writes sent by the restarted operator"
