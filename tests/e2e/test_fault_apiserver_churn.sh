@@ -39,6 +39,7 @@ T0=$SECONDS
 # go once the operator has stopped (it would put them back)
 # (errexit is off in here: "(exit $rc)" only hands rc on to cleanup)
 RESTARTER=""
+# shellcheck disable=SC2154 # rc and p are assigned inside the trap
 trap 'rc=$?; set +e; [ -z "$RESTARTER" ] || kill "$RESTARTER" 2>/dev/null
 	"$CLUSTER" status >/dev/null 2>&1 || "$CLUSTER" up >/dev/null 2>&1
 	for p in "${OPERATOR_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done

@@ -27,6 +27,7 @@ OP=""
 
 # never leave the operator frozen; ClusterRoleBindings outlive the
 # namespace: they go once the operator has stopped (it would put them back)
+# shellcheck disable=SC2154 # rc and p are assigned inside the trap
 trap 'rc=$?; set +e; [ -z "$OP" ] || kill -CONT "$OP" 2>/dev/null
 	for p in "${OPERATOR_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	kubectl delete clusterrolebindings -l "connectors.virtual-kubelet.io/namespace=$NS" --wait=false >/dev/null 2>&1
