@@ -9,19 +9,21 @@
 #   make install    the CRD and the connector ClusterRole into the cluster
 #   make deploy     the whole install set (kubectl apply -k manifests/default)
 #   make fuzz       each fuzz target for FUZZ_SECONDS under libFuzzer
+#   make soak       the operator under ASan/LSan for SOAK_SECONDS of churn
 #   make manifests  regenerate manifests/install.yaml
 #   make bench      the benchmarks (see bench/)
 
 WERROR ?= OFF
 JOBS ?= 3
 FUZZ_SECONDS ?= 30
+SOAK_SECONDS ?= 600
 BUILD_DIR ?= build
 TEST_DIR ?= build-test
 FUZZ_DIR ?= build-fuzz
 CTEST_ARGS ?=
 
 .PHONY: all deps build run test test-build test-unit test-e2e install uninstall deploy \
-	undeploy fuzz manifests bench cluster-up cluster-down clean
+	undeploy fuzz soak manifests bench cluster-up cluster-down clean
 
 all: build
 
@@ -85,6 +87,10 @@ fuzz: deps
 		-DVKC_UBSAN=ON -DVKC_FUZZ_SECONDS=$(FUZZ_SECONDS) -DVKC_WERROR=$(WERROR)
 	cmake --build $(FUZZ_DIR)
 	ctest --test-dir $(FUZZ_DIR) --output-on-failure -L fuzz
+
+soak: test-build cluster-up
+	SOAK_SECONDS=$(SOAK_SECONDS) VKC_BUILD_DIR=$(CURDIR)/$(TEST_DIR) \
+		VKC_OPERATOR=$(CURDIR)/$(TEST_DIR)/vkc-operator tests/soak/soak.sh
 
 bench: build
 	bench/run.sh
