@@ -1257,49 +1257,72 @@ reconcile_deleted(struct pass *p)
 	return rc;
 }
 
-/* Asks the apiserver, with a dry run, whether it would take the
- * Deployment, so that a spec it rejects (resources it refuses, say) is
- * reported before any child is made. Returns 0, 1 when rejected (reason
- * set), or a negative code. */
+/* Asks the apiserver, with a dry run, whether it would take obj (a
+ * Deployment or a ClusterRoleBinding), so that a spec it refuses is
+ * reported before any child is made: resources it rejects, a ClusterRole
+ * the operator may not bind, one that does not exist. Returns 0, 1 when
+ * refused (reason set), or a negative code. */
 static int
-dry_run_deployment(struct pass *p, struct json_object *dep)
+dry_run_child(struct pass *p, enum vkc_cache cache, struct json_object *obj,
+    const char *group, const char *version, const char *plural)
 {
 	struct json_object *live;
 	struct kube_status st;
-	const char *name;
+	const char *name, *ns, *kind;
 	char path[512];
 	int rc;
 
-	name = vkc_json_get_string(dep, "metadata.name", "");
-	live = vkc_informer_get(p->ctl->caches[VKC_CACHE_DEPLOYMENTS], p->ns,
-	    name);
-	if (live != NULL && vkc_json_subset(dep, live)) {
+	ns = vkc_json_get_string(obj, "metadata.namespace", "");
+	name = vkc_json_get_string(obj, "metadata.name", "");
+	kind = vkc_json_get_string(obj, "kind", "");
+	live = vkc_informer_get(p->ctl->caches[cache], ns, name);
+	if (live != NULL && vkc_json_subset(obj, live)) {
 		json_object_put(live);
 		return 0;
 	}
 	json_object_put(live);
-	rc = kube_path(path, sizeof(path), "apps", "v1", p->ns, "deployments",
-	    name, NULL);
+	rc = kube_path(path, sizeof(path), group, version, ns, plural, name,
+	    NULL);
 	if (rc != 0)
 		return rc;
 	strncat(path, "?dryRun=All", sizeof(path) - strlen(path) - 1);
-	rc = kube_apply(p->ctl->c, path, dep, VKC_FIELD_MANAGER, true, NULL,
+	rc = kube_apply(p->ctl->c, path, obj, VKC_FIELD_MANAGER, true, NULL,
 	    &st);
-	if (rc == KUBE_EINVALID || rc == KUBE_EBADREQUEST) {
+	switch (rc) {
+	case 0:
+		return 0;
+	case KUBE_EINVALID:
+	case KUBE_EBADREQUEST:
 		snprintf(p->reason, sizeof(p->reason), "InvalidSpec");
 		snprintf(p->message, sizeof(p->message), "the apiserver refuses "
-		    "the connector's Deployment: %.400s", st.message);
+		    "the connector's %s: %.400s", kind, st.message);
 		return 1;
-	}
-	if (rc != 0)
-		log_error("cannot check Deployment '%s/%s': %s", p->ns, name,
+	case KUBE_EFORBIDDEN:
+		snprintf(p->reason, sizeof(p->reason), "Forbidden");
+		snprintf(p->message, sizeof(p->message), "the operator may not "
+		    "create %s '%s': %.300s; bind only ClusterRoles the operator "
+		    "is granted 'bind' on (spec.rbac.clusterRoleName)", kind,
+		    name, st.message);
+		pass_requeue(p, 60);	/* RBAC may be granted meanwhile */
+		return 1;
+	case KUBE_ENOTFOUND:
+		snprintf(p->reason, sizeof(p->reason), "ClusterRoleNotFound");
+		snprintf(p->message, sizeof(p->message), "ClusterRole '%s' "
+		    "(spec.rbac.clusterRoleName) does not exist: create it "
+		    "(manifests/rbac/connector_role.yaml) or name another",
+		    vkc_json_get_string(obj, "roleRef.name", ""));
+		pass_requeue(p, 60);	/* ClusterRoles are not watched */
+		return 1;
+	default:
+		log_error("cannot check %s '%s': %s", kind, name,
 		    status_line(&st, rc));
-	return rc;
+		return rc;
+	}
 }
 
 /* Applies the children of every desired release, after checking that the
- * apiserver takes every Deployment. Returns 0, 1 when the spec was
- * rejected (nothing applied), or a negative code. */
+ * apiserver takes every Deployment and ClusterRoleBinding. Returns 0, 1
+ * when the spec was refused (nothing applied), or a negative code. */
 static int
 apply_releases(struct pass *p, const struct vkc_desired_ctx *dctx,
     const struct vkc_release *rels, int n)
@@ -1311,7 +1334,15 @@ apply_releases(struct pass *p, const struct vkc_desired_ctx *dctx,
 
 	for (i = 0; i < n && rc == 0; i++) {
 		deps[i] = vkc_desired_deployment(dctx, &rels[i]);
-		rc = deps[i] != NULL ? dry_run_deployment(p, deps[i]) : -ENOMEM;
+		rc = deps[i] != NULL ? dry_run_child(p, VKC_CACHE_DEPLOYMENTS,
+		    deps[i], "apps", "v1", "deployments") : -ENOMEM;
+		if (rc != 0)
+			break;
+		o = vkc_desired_cluster_role_binding(dctx, &rels[i]);
+		rc = o != NULL ? dry_run_child(p, VKC_CACHE_CRBS, o,
+		    "rbac.authorization.k8s.io", "v1", "clusterrolebindings") :
+		    -ENOMEM;
+		json_object_put(o);
 	}
 	for (i = 0; i < n && rc == 0; i++) {
 		o = vkc_desired_service_account(dctx, &rels[i]);
