@@ -416,26 +416,43 @@ status_line(const struct kube_status *st, int rc)
 	return kube_status_line(st, rc, line, sizeof(line));
 }
 
+/* True when the cache holds obj with every field obj sets (the apiserver
+ * adds defaults of its own); *exists, when given, says whether the cache
+ * holds the object at all. */
+static bool
+cache_holds(struct pass *p, enum vkc_cache cache, struct json_object *obj,
+    bool *exists)
+{
+	struct json_object *live;
+	bool holds;
+
+	live = vkc_informer_get(p->ctl->caches[cache],
+	    vkc_json_get_string(obj, "metadata.namespace", ""),
+	    vkc_json_get_string(obj, "metadata.name", ""));
+	if (exists != NULL)
+		*exists = live != NULL;
+	holds = live != NULL && vkc_json_subset(obj, live);
+	json_object_put(live);
+	return holds;
+}
+
 /* Server-side applies desired unless the cached live object already holds
  * every field of it. */
 static int
 apply_child(struct pass *p, enum vkc_cache cache, struct json_object *desired,
     const char *group, const char *version, const char *plural)
 {
-	struct json_object *live;
 	struct kube_status st;
 	const char *ns, *name, *kind;
 	char path[512];
+	bool exists;
 	int rc;
 
 	ns = vkc_json_get_string(desired, "metadata.namespace", "");
 	name = vkc_json_get_string(desired, "metadata.name", "");
 	kind = vkc_json_get_string(desired, "kind", "");
-	live = vkc_informer_get(p->ctl->caches[cache], ns, name);
-	if (live != NULL && vkc_json_subset(desired, live)) {
-		json_object_put(live);
+	if (cache_holds(p, cache, desired, &exists))
 		return 0;
-	}
 	rc = kube_path(path, sizeof(path), group, version, ns, plural, name,
 	    NULL);
 	if (rc == 0)
@@ -450,14 +467,12 @@ apply_child(struct pass *p, enum vkc_cache cache, struct json_object *desired,
 		    "'%s': %s", kind, name, status_line(&st, rc));
 		vkc_event(p->ctl->rec, p->conn, "Warning", p->reason, "%s",
 		    p->message);
-		json_object_put(live);
 		return rc;
 	}
 	p->applied++;
-	log_info("%s %s '%s%s%s'", live ? "updated" : "created", kind, ns,
+	log_info("%s %s '%s%s%s'", exists ? "updated" : "created", kind, ns,
 	    ns[0] ? "/" : "", name);
-	pass_note(live ? &p->updated : &p->created, kind, name);
-	json_object_put(live);
+	pass_note(exists ? &p->updated : &p->created, kind, name);
 	return 0;
 }
 
@@ -1266,7 +1281,6 @@ static int
 dry_run_child(struct pass *p, enum vkc_cache cache, struct json_object *obj,
     const char *group, const char *version, const char *plural)
 {
-	struct json_object *live;
 	struct kube_status st;
 	const char *name, *ns, *kind;
 	char path[512];
@@ -1275,12 +1289,8 @@ dry_run_child(struct pass *p, enum vkc_cache cache, struct json_object *obj,
 	ns = vkc_json_get_string(obj, "metadata.namespace", "");
 	name = vkc_json_get_string(obj, "metadata.name", "");
 	kind = vkc_json_get_string(obj, "kind", "");
-	live = vkc_informer_get(p->ctl->caches[cache], ns, name);
-	if (live != NULL && vkc_json_subset(obj, live)) {
-		json_object_put(live);
+	if (cache_holds(p, cache, obj, NULL))
 		return 0;
-	}
-	json_object_put(live);
 	rc = kube_path(path, sizeof(path), group, version, ns, plural, name,
 	    NULL);
 	if (rc != 0)
@@ -1383,6 +1393,21 @@ apply_releases(struct pass *p, const struct vkc_desired_ctx *dctx,
 	return rc;
 }
 
+/* Bad input (p->reason says which): a log line, a Warning Event and the
+ * status say so; nothing more is written and the pass is not retried
+ * (a change to the spec or its inputs brings it back). */
+static int
+reject(struct pass *p, const struct vkc_desired_ctx *dctx,
+    const struct vkc_release *rels, int n, const char *location)
+{
+	log_warn("rejected '%s/%s': %s: %s", p->ns, p->name, p->reason,
+	    p->message);
+	vkc_event(p->ctl->rec, p->conn, "Warning", p->reason, "%s",
+	    p->message);
+	update_status(p, dctx, rels, n, location);
+	return 0;
+}
+
 static int
 reconcile_live(struct pass *p)
 {
@@ -1432,27 +1457,17 @@ reconcile_live(struct pass *p)
 	}
 	if (rc != 0) {
 		/* bad input: say so, create nothing, keep what runs */
-		log_warn("rejected '%s/%s': %s: %s", p->ns, p->name, p->reason,
-		    p->message);
 		/* the region comes from Nodes the operator does not watch:
 		 * look again once the region cache has expired */
 		if (strcmp(p->reason, "LocationUnknown") == 0)
 			pass_requeue(p, REGION_CACHE_S + 1);
-		vkc_event(p->ctl->rec, p->conn, "Warning", p->reason, "%s",
-		    p->message);
-		update_status(p, &dctx, rels, 0, have_location ? location :
+		return reject(p, &dctx, rels, 0, have_location ? location :
 		    NULL);
-		return 0;
 	}
 	rc = check_credentials(p, hash);
 	if (rc == -ENOENT) {
 		/* a running connector is left as it is */
-		log_warn("cannot reconcile '%s/%s': %s", p->ns, p->name,
-		    p->message);
-		vkc_event(p->ctl->rec, p->conn, "Warning", p->reason, "%s",
-		    p->message);
-		update_status(p, &dctx, rels, n, location);
-		return 0;
+		return reject(p, &dctx, rels, n, location);
 	}
 	if (rc != 0)
 		return rc;
@@ -1463,12 +1478,7 @@ reconcile_live(struct pass *p)
 	rc = apply_releases(p, &dctx, rels, n);
 	if (rc == 1) {
 		/* bad input the apiserver found: report, do not retry */
-		log_warn("rejected '%s/%s': %s: %s", p->ns, p->name, p->reason,
-		    p->message);
-		vkc_event(p->ctl->rec, p->conn, "Warning", p->reason, "%s",
-		    p->message);
-		update_status(p, &dctx, rels, n, location);
-		return 0;
+		return reject(p, &dctx, rels, n, location);
 	}
 	if (rc == 0) {
 		/* releases no longer desired: a shrink or a rename */
