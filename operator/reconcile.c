@@ -201,6 +201,66 @@ on_credentials(enum vkc_informer_event ev, struct json_object *obj,
 	    &m);
 }
 
+/* Keeps of a Deployment what the reconciler compares and reads: its
+ * metadata without annotations, its spec, and three status counters. */
+static void
+strip_deployment(struct json_object *obj)
+{
+	static const char *const keep[] = {
+		"readyReplicas", "availableReplicas", "observedGeneration",
+	};
+	struct json_object *md, *st, *kept, *v;
+	size_t i;
+
+	vkc_informer_strip(obj);
+	md = vkc_json_get(obj, "metadata");
+	if (md != NULL && json_object_is_type(md, json_type_object))
+		json_object_object_del(md, "annotations");
+	st = vkc_json_get(obj, "status");
+	if (st == NULL || !json_object_is_type(st, json_type_object))
+		return;
+	kept = json_object_new_object();
+	if (kept == NULL)
+		return;
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if (json_object_object_get_ex(st, keep[i], &v))
+			json_object_object_add(kept, keep[i],
+			    json_object_get(v));
+	json_object_object_add(obj, "status", kept);
+}
+
+/* Keeps of a virtual Node its name, whether it is cordoned and its Ready
+ * condition: not its capacity, addresses, images or other conditions. */
+static void
+strip_node(struct json_object *obj)
+{
+	struct json_object *conds, *ready = NULL, *c, *unsched, *status;
+	size_t i;
+
+	vkc_informer_strip(obj);
+	conds = vkc_json_get(obj, "status.conditions");
+	for (i = 0; conds != NULL && json_object_is_type(conds,
+	    json_type_array) && i < json_object_array_length(conds); i++) {
+		c = json_object_array_get_idx(conds, i);
+		if (strcmp(vkc_json_get_string(c, "type", ""), "Ready") == 0)
+			ready = c;
+	}
+	status = json_object_new_object();
+	if (status == NULL)
+		return;
+	if (ready != NULL) {
+		struct json_object *arr = json_object_new_array();
+
+		json_object_array_add(arr, json_object_get(ready));
+		json_object_object_add(status, "conditions", arr);
+	}
+	json_object_object_add(obj, "status", status);
+	unsched = json_object_get(vkc_json_get(obj, "spec.unschedulable"));
+	json_object_object_del(obj, "spec");
+	if (unsched != NULL)
+		vkc_json_set(obj, "spec.unschedulable", unsched);
+}
+
 /* Keeps of a user's Secret only what the credentials hash reads. */
 static void
 strip_credentials(struct json_object *obj)
@@ -270,7 +330,9 @@ vkc_controller_new(struct kube_client *c, const char *ns)
 	cfg.group = "apps";
 	cfg.version = "v1";
 	cfg.plural = "deployments";
+	cfg.transform = strip_deployment;
 	ctl->caches[VKC_CACHE_DEPLOYMENTS] = vkc_informer_new(c, &cfg);
+	cfg.transform = NULL;
 
 	cfg.group = "";
 	cfg.name = "serviceaccounts";
@@ -294,6 +356,7 @@ vkc_controller_new(struct kube_client *c, const char *ns)
 	cfg.index_by[1] = NULL;
 	cfg.label_selector = "type=virtual-kubelet";
 	cfg.handler = on_node;
+	cfg.transform = strip_node;
 	ctl->caches[VKC_CACHE_NODES] = vkc_informer_new(c, &cfg);
 
 	cfg.ns = scope;
