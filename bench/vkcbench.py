@@ -472,6 +472,25 @@ def loadavg():
         return f.read().split()[0]
 
 
+LOADS = []          # (time, 1-minute load average), sampled every 5 s
+
+
+def sample_load():
+    while True:
+        try:
+            LOADS.append((time.time(), float(loadavg())))
+        except (OSError, ValueError):
+            pass
+        time.sleep(5)
+
+
+def load_range(t0, t1=None):
+    """min and max of the 1-minute load average sampled between t0 and t1."""
+    t1 = t1 or time.time()
+    v = [la for t, la in list(LOADS) if t0 <= t <= t1]
+    return {"min": min(v), "max": max(v)} if v else None
+
+
 def cluster_pids(cluster_dir):
     out = {}
     for name in ("kube-apiserver", "etcd", "kube-controller-manager"):
@@ -615,6 +634,7 @@ class Bench:
         ns = self.new_ns(what)
         op = self.operator(ns, conc, what)
         run = {"n": n, "concurrency": conc, "ns": ns, "loadavg_before": loadavg()}
+        t_run0 = time.time()
         tracker = Tracker()
         watches = []
         try:
@@ -672,6 +692,7 @@ class Bench:
                 "cluster_cpu_s": {k: cc2[k] - cc0.get(k, cc2[k]) for k in cc2},
                 "cache": m2.get("cache"),
                 "loadavg_after": loadavg(),
+                "loadavg_range": load_range(t_run0),
             })
             log("%s: converged=%s in %.2fs, status p50 %.1f ms p99 %.1f ms, cpu %.3fs, "
                 "reconciles %d, HWM %d KiB" % (what, ok, run["converge_s"],
@@ -699,15 +720,17 @@ class Bench:
     def rest_and_restart(self, op, ns, run):
         # at rest
         rest_s = self.args.rest_seconds
+        t_rest0 = time.time()
         log("at rest for %ds with %d connectors" % (rest_s, run["n"]))
         m0, cpu0 = op.metrics(), op.cpu()
         time.sleep(rest_s)
         m1, mem = op.metrics(), op.mem()
         run["rest"] = {"seconds": rest_s, "mem": mem, "cpu_s": op.cpu() - cpu0,
-                       "requests": req_delta(m0, m1)}
+                       "requests": req_delta(m0, m1), "loadavg_range": load_range(t_rest0)}
         log("rest: RSS %d KiB, requests %s" % (mem["VmRSS"], run["rest"]["requests"]["by_method"]))
         # restart with everything present
         op.stop()
+        t_restart0 = time.time()
         op2 = self.operator(ns, run["concurrency"], "n%d-c%d-restart" % (run["n"], run["concurrency"]))
         op2.start()
         synced = op2.wait_synced()
@@ -716,7 +739,7 @@ class Bench:
         run["startup"] = {"synced_s": synced, "settle_s": settle, "cpu_s": op2.cpu(),
                           "mem": op2.mem(), "reconciles": int(m2.get("reconciles", 0)),
                           "requests": req_delta({"requests": {}}, m2),
-                          "cache": m2.get("cache")}
+                          "cache": m2.get("cache"), "loadavg_range": load_range(t_restart0)}
         log("startup: caches synced in %.3fs; then %d reconciles, writes %d" %
             (synced, run["startup"]["reconciles"], run["startup"]["requests"]["writes"]))
         self.current_op = op2
@@ -749,7 +772,8 @@ def table(res, targets):
             r["peak"]["VmHWM"] / 1024.0,
             "%.1f+%.1f+%.1f" % (cl.get("kube-apiserver", 0), cl.get("etcd", 0),
                                 cl.get("kube-controller-manager", 0)),
-            r.get("loadavg_before"), r.get("loadavg_after"),
+            *((("%.1f" % r["loadavg_range"]["min"]), ("%.1f" % r["loadavg_range"]["max"]))
+              if r.get("loadavg_range") else (r.get("loadavg_before"), r.get("loadavg_after"))),
             " ".join("%s %d" % kv for kv in sorted(r["requests"]["by_method"].items()))))
     L.append("")
     L.append("| target | measured | met |")
@@ -833,6 +857,7 @@ def main():
     sizes = [int(x) for x in args.sizes.split()]
     concs = [int(x) for x in args.concurrency.split()]
     t0 = time.time()
+    threading.Thread(target=sample_load, daemon=True).start()
     try:
         b.idle()
         extended_done = False
