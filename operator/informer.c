@@ -217,13 +217,39 @@ idx_update(struct vkc_informer *inf, struct json_object *obj, const char *key,
 	}
 }
 
+/* True when a and b (both transformed) differ in their resourceVersion
+ * at most. */
+static bool
+same_but_version(struct json_object *a, struct json_object *b)
+{
+	struct json_object *ma, *mb, *rva = NULL, *rvb = NULL;
+	bool same;
+
+	ma = vkc_json_get(a, "metadata");
+	mb = vkc_json_get(b, "metadata");
+	if (ma == NULL || mb == NULL ||
+	    !json_object_is_type(ma, json_type_object) ||
+	    !json_object_is_type(mb, json_type_object))
+		return false;
+	if (!json_object_object_get_ex(ma, "resourceVersion", &rva) ||
+	    !json_object_object_get_ex(mb, "resourceVersion", &rvb) ||
+	    rva == NULL || rvb == NULL)
+		return false;
+	json_object_get(rvb);
+	/* compare with b wearing a's version, then give b its own back */
+	json_object_object_add(mb, "resourceVersion", json_object_get(rva));
+	same = json_object_equal(a, b) != 0;
+	json_object_object_add(mb, "resourceVersion", rvb);
+	return same;
+}
+
 /* Stores obj (taking it) under its key and runs the handler. */
 static void
 inf_upsert(struct vkc_informer *inf, struct json_object *obj)
 {
 	struct json_object *old;
 	char key[512];
-	bool existed;
+	bool existed, same;
 
 	if (inf_key(obj, key, sizeof(key)) != 0) {
 		json_object_put(obj);
@@ -232,13 +258,16 @@ inf_upsert(struct vkc_informer *inf, struct json_object *obj)
 	inf->transform(obj);
 	pthread_mutex_lock(&inf->lock);
 	existed = json_object_object_get_ex(inf->store, key, &old);
+	same = existed && same_but_version(old, obj);
 	if (existed)
 		idx_update(inf, old, key, false);
 	json_object_get(obj);	/* one for the store, one for the handler */
 	json_object_object_add(inf->store, key, obj);
 	idx_update(inf, obj, key, true);
 	pthread_mutex_unlock(&inf->lock);
-	if (inf->handler != NULL)
+	/* a change the transform stripped away (a Deployment's conditions,
+	 * a Node's heartbeat) is no news for the handler */
+	if (inf->handler != NULL && !same)
 		inf->handler(existed ? VKC_EV_MODIFIED : VKC_EV_ADDED, obj,
 		    inf->arg);
 	json_object_put(obj);

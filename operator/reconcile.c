@@ -36,6 +36,9 @@ struct vkc_controller {
 	char region[64];
 	time_t region_at;
 	struct json_object *drains;	/* "<ns>/<release>" -> start time */
+	/* TLS Secrets found good: "<ns>/<name>" -> {rv, expires}, so that an
+	 * unchanged Secret is not parsed again on every pass */
+	struct json_object *tls_ok;
 };
 
 /* What one reconcile pass did and found, for status and the log line. */
@@ -251,6 +254,8 @@ strip_node(struct json_object *obj)
 	if (ready != NULL) {
 		struct json_object *arr = json_object_new_array();
 
+		/* the heartbeat changes every minute and says nothing new */
+		json_object_object_del(ready, "lastHeartbeatTime");
 		json_object_array_add(arr, json_object_get(ready));
 		json_object_object_add(status, "conditions", arr);
 	}
@@ -305,9 +310,10 @@ vkc_controller_new(struct kube_client *c, const char *ns)
 	ctl->q = vkc_wq_new(0.005, 1000.0);
 	ctl->rec = vkc_recorder_new(c, "vkc-operator");
 	ctl->drains = json_object_new_object();
+	ctl->tls_ok = json_object_new_object();
 	pthread_mutex_init(&ctl->lock, NULL);
 	if (ctl->ns == NULL || ctl->q == NULL || ctl->rec == NULL ||
-	    ctl->drains == NULL)
+	    ctl->drains == NULL || ctl->tls_ok == NULL)
 		goto fail;
 	scope = ctl->ns;
 
@@ -389,6 +395,7 @@ vkc_controller_free(struct vkc_controller *ctl)
 	vkc_wq_free(ctl->q);
 	vkc_recorder_free(ctl->rec);
 	json_object_put(ctl->drains);
+	json_object_put(ctl->tls_ok);
 	pthread_mutex_destroy(&ctl->lock);
 	free(ctl->ns);
 	free(ctl);
@@ -1073,6 +1080,40 @@ b64_decode(const char *in, char **out, size_t *outlen)
 	return 0;
 }
 
+/* Seconds left on the Secret's certificate when this resourceVersion of it
+ * was found good before; -1 when it was not. */
+static long long
+tls_known_good(struct pass *p, const char *key, const char *rv)
+{
+	struct json_object *e;
+	long long left = -1;
+
+	pthread_mutex_lock(&p->ctl->lock);
+	if (json_object_object_get_ex(p->ctl->tls_ok, key, &e) &&
+	    strcmp(vkc_json_get_string(e, "rv", ""), rv) == 0)
+		left = (long long)vkc_json_get_int(e, "expires", 0) -
+		    (long long)time(NULL);
+	pthread_mutex_unlock(&p->ctl->lock);
+	return left;
+}
+
+static void
+tls_remember(struct pass *p, const char *key, const char *rv,
+    long long left)
+{
+	struct json_object *e;
+
+	e = json_object_new_object();
+	if (e == NULL)
+		return;
+	json_object_object_add(e, "rv", json_object_new_string(rv));
+	json_object_object_add(e, "expires",
+	    json_object_new_int64((int64_t)time(NULL) + left));
+	pthread_mutex_lock(&p->ctl->lock);
+	json_object_object_add(p->ctl->tls_ok, key, e);
+	pthread_mutex_unlock(&p->ctl->lock);
+}
+
 /* The cert and key to put in the TLS Secret: the current ones while they
  * match the node and have more than 30 days left, else new ones. */
 static int
@@ -1081,23 +1122,36 @@ tls_material(struct pass *p, const struct vkc_release *r, char **cert,
 {
 	struct json_object *live;
 	size_t clen = 0, klen = 0;
+	char ckey[512];
+	const char *rv;
 	int rc;
 
 	*cert = NULL;
 	*key = NULL;
 	*left = 0;
+	snprintf(ckey, sizeof(ckey), "%s/%s", p->ns, r->tls_secret);
 	live = vkc_informer_get(p->ctl->caches[VKC_CACHE_SECRETS], p->ns,
 	    r->tls_secret);
+	rv = vkc_json_get_string(live, "metadata.resourceVersion", "");
 	if (live != NULL &&
 	    b64_decode(vkc_json_get_string(live, "data.tls\\.crt", ""), cert,
 	    &clen) == 0 &&
 	    b64_decode(vkc_json_get_string(live, "data.tls\\.key", ""), key,
-	    &klen) == 0 &&
-	    vkc_tls_matches(*cert, clen, *key, klen, r->node) == 1 &&
-	    vkc_tls_seconds_left(*cert, clen, left) == 0 &&
-	    *left > VKC_TLS_RENEW_SECONDS) {
-		json_object_put(live);
-		return 0;
+	    &klen) == 0) {
+		/* parsing PEM is most of a quiet pass's cost: once per
+		 * version of the Secret is enough */
+		*left = tls_known_good(p, ckey, rv);
+		if (*left > VKC_TLS_RENEW_SECONDS) {
+			json_object_put(live);
+			return 0;
+		}
+		if (vkc_tls_matches(*cert, clen, *key, klen, r->node) == 1 &&
+		    vkc_tls_seconds_left(*cert, clen, left) == 0 &&
+		    *left > VKC_TLS_RENEW_SECONDS) {
+			tls_remember(p, ckey, rv, *left);
+			json_object_put(live);
+			return 0;
+		}
 	}
 	if (live != NULL)
 		log_info("renewing kubelet certificate of '%s/%s'", p->ns,
@@ -1105,6 +1159,8 @@ tls_material(struct pass *p, const struct vkc_release *r, char **cert,
 	json_object_put(live);
 	free(*cert);
 	free(*key);
+	*cert = NULL;
+	*key = NULL;
 	rc = vkc_tls_generate(r->node, VKC_TLS_DAYS, cert, key);
 	if (rc != 0) {
 		*cert = NULL;
