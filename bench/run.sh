@@ -47,8 +47,8 @@ log "building the operator (Release) in $BUILD"
 cmake -S "$SRC" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
 cmake --build "$BUILD" --target vkc-operator >/dev/null
 # the libraries' own cost, to tell it from the operator's
-cc -O2 -o "$BUILD/bench-baseline" "$SRC/bench/baseline.c" \
-	$(pkg-config --cflags --libs libcurl json-c)
+read -r -a libflags <<<"$(pkg-config --cflags --libs libcurl json-c)"
+cc -O2 -o "$BUILD/bench-baseline" "$SRC/bench/baseline.c" "${libflags[@]}"
 
 # A control plane of its own by default (hack/local-cluster.sh with another
 # state directory and ports): the shared one is restarted and compacted by
@@ -94,6 +94,8 @@ log "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' 
 log "work directory (operator logs): $WORK"
 printf '%s\n' "$BASELINE" | sed 's/^/bench: baseline: /' >&2
 
+large_all=()
+[ "${BENCH_LARGE_ALL:-0}" = 1 ] && large_all=(--large-all)
 python3 "$SRC/bench/vkcbench.py" \
 	--operator "$BUILD/vkc-operator" --kubeconfig "$KUBECONFIG" \
 	--cluster-dir "$CLUSTER_DIR" --workdir "$WORK" \
@@ -101,6 +103,6 @@ python3 "$SRC/bench/vkcbench.py" \
 	--rest-seconds "${BENCH_REST_SECONDS:-300}" \
 	--single-repeats "${BENCH_SINGLE_REPEATS:-20}" \
 	--timeout "${BENCH_TIMEOUT:-600}" \
-	$([ "${BENCH_LARGE_ALL:-0}" = 1 ] && echo --large-all) \
+	"${large_all[@]}" \
 	--baseline "$BASELINE" \
 	--out "${BENCH_OUT:-$BUILD/bench-results.json}"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # fault_lib.sh: helpers the fault-injection tests share, sourced after
 # lib.sh: retried writes, and the convergence check run after each fault.
 

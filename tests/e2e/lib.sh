@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh: shared helpers for the end-to-end tests, sourced by each
 # tests/e2e/test_*.sh. Every test gets its own namespace and, when it asks,
 # its own operator process watching only that namespace; both are removed

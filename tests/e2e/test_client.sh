@@ -43,6 +43,7 @@ restore_apiserver() {
 		"$SRC/hack/local-cluster.sh" up >/dev/null 2>&1 || true
 	fi
 }
+# shellcheck disable=SC2154 # rc_ is set inside the trap itself
 trap 'rc_=$?; set +e; restore_apiserver; (exit $rc_); cleanup' EXIT
 
 # restart_apiserver [compact]: a short outage, compacting etcd meanwhile

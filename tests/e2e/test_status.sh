@@ -55,7 +55,6 @@ kubectl wait -n "$NS" --for=condition=Ready "vkc/$name" --timeout=60s >/dev/null
 expect_eq "$(jget vkc "$name" '{.status.connectors[0].nodeReady}' -n "$NS")" True "nodeReady"
 expect_eq "$(jget vkc "$name" '{.status.connectors[0].readyReplicas}' -n "$NS")" 1 "readyReplicas"
 expect_eq "$(cond Progressing status)" False "Progressing once Ready"
-ltt_ready=$(cond Ready lastTransitionTime)
 kubectl get vkc -n "$NS" "$name" | grep -q "True" || fail "kubectl get does not print Ready True"
 
 log "the node goes NotReady: Ready flips"

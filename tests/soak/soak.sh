@@ -5,6 +5,7 @@
 # loop, then stops it with SIGTERM. It fails when the operator crashes,
 # reports a leak or a sanitizer error, does not exit 0, or leaves children
 # behind; it prints the operator's RSS over time. Run by `make soak`.
+# shellcheck source-path=SCRIPTDIR source=../e2e/lib.sh
 source "$(dirname "$0")/../e2e/lib.sh"
 
 SOAK_SECONDS=${SOAK_SECONDS:-600}
