@@ -8,6 +8,8 @@
  */
 #include "desired.h"
 
+#include "base64.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -607,24 +609,18 @@ vkc_desired_deployment(const struct vkc_desired_ctx *ctx,
 	return jdone(&b, o);
 }
 
-/* Standard base64 of n bytes, without newlines; NULL on failure. */
+/* Standard base64 of s, as a string node; NULL (and b->err) on failure. */
 static struct json_object *
 base64(struct jb *b, const char *s)
 {
 	struct json_object *o;
-	size_t n = strlen(s);
 	char *out;
 
-	if (n > INT32_MAX / 2) {
-		b->err = 1;
-		return NULL;
-	}
-	out = malloc(4 * ((n + 2) / 3) + 1);
+	out = vkc_base64_encode(s, strlen(s));
 	if (out == NULL) {
 		b->err = 1;
 		return NULL;
 	}
-	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n);
 	o = jstr(b, out);
 	free(out);
 	return o;

@@ -14,6 +14,7 @@
  */
 #include "kubeconfig.h"
 
+#include "base64.h"
 #include "buf.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -21,7 +22,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -188,87 +188,6 @@ kc_dirname(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
-/* Standard base64 (RFC 4648, padded) as Go's encoding/json reads []byte:
- * CR and LF are ignored, anything else out of the alphabet is an error. */
-static int
-kc_b64_decode(const char *in, size_t len, char **out, size_t *outlen)
-{
-	unsigned char *o;
-	uint32_t acc = 0;
-	size_t i, n = 0, q = 0, pad = 0;
-	int v, rc = 0;
-
-	*out = NULL;
-	*outlen = 0;
-	o = malloc(len / 4 * 3 + 4);
-	if (o == NULL)
-		return -ENOMEM;
-	for (i = 0; i < len; i++) {
-		char c = in[i];
-
-		if (c == '\r' || c == '\n')
-			continue;
-		if (c == '=') {
-			/* padding only in the last two places of a quad */
-			if (q < 2) {
-				rc = -EINVAL;
-				goto out;
-			}
-			pad++;
-			q++;
-			acc <<= 6;
-			if (q == 4) {
-				o[n++] = (unsigned char)(acc >> 16);
-				if (pad == 1)
-					o[n++] = (unsigned char)(acc >> 8);
-				q = 0;
-				acc = 0;
-			}
-			continue;
-		}
-		if (pad > 0) {
-			rc = -EINVAL;	/* data after padding */
-			goto out;
-		}
-		if (c >= 'A' && c <= 'Z')
-			v = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			v = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			v = c - '0' + 52;
-		else if (c == '+')
-			v = 62;
-		else if (c == '/')
-			v = 63;
-		else {
-			rc = -EINVAL;
-			goto out;
-		}
-		acc = (acc << 6) | (uint32_t)v;
-		if (++q == 4) {
-			o[n++] = (unsigned char)(acc >> 16);
-			o[n++] = (unsigned char)(acc >> 8);
-			o[n++] = (unsigned char)acc;
-			q = 0;
-			acc = 0;
-		}
-	}
-	if (q != 0) {
-		rc = -EINVAL;
-		goto out;
-	}
-	o[n] = '\0';
-	*out = (char *)o;
-	*outlen = n;
-	o = NULL;
-out:
-	if (o != NULL) {
-		explicit_bzero(o, len / 4 * 3 + 4);
-		free(o);
-	}
-	return rc;
-}
-
 /* Rejects bytes that cannot go into an HTTP header. */
 static bool
 kc_token_ok(const char *t)
@@ -351,7 +270,7 @@ kc_blob(struct json_object *o, const char *field, const char *field_data,
 	if (rc != 0)
 		return rc;
 	if (b64 != NULL) {
-		rc = kc_b64_decode(b64, strlen(b64), data, len);
+		rc = vkc_base64_decode(b64, strlen(b64), data, len);
 		if (rc == -EINVAL)
 			kc_err(err, errlen, "%s '%.100s': '%s' is not valid "
 			    "base64", what, name, field_data);
@@ -1140,7 +1059,7 @@ static char *
 kc_exec_info(const struct vkc_kubeconfig *kc)
 {
 	struct json_object *o, *spec, *cl;
-	unsigned char *b64 = NULL;
+	char *b64 = NULL;
 	char *s = NULL;
 	int bad = 0;
 
@@ -1174,15 +1093,13 @@ kc_exec_info(const struct vkc_kubeconfig *kc)
 			bad |= json_object_object_add(cl,
 			    "insecure-skip-tls-verify",
 			    json_object_new_boolean(1));
-		if (kc->ca_data != NULL && kc->ca_len < INT32_MAX / 2) {
-			b64 = malloc(kc->ca_len / 3 * 4 + 5);
+		if (kc->ca_data != NULL) {
+			b64 = vkc_base64_encode(kc->ca_data, kc->ca_len);
 			if (b64 == NULL)
 				goto out;
-			EVP_EncodeBlock(b64, (const unsigned char *)kc->ca_data,
-			    (int)kc->ca_len);
 			bad |= json_object_object_add(cl,
 			    "certificate-authority-data",
-			    json_object_new_string((const char *)b64));
+			    json_object_new_string(b64));
 		}
 	}
 	if (bad == 0)

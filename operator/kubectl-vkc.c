@@ -26,8 +26,9 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "desired.h"
 #include "jsonutil.h"
@@ -974,21 +975,6 @@ jset_str(struct json_object *o, const char *path, const char *s)
 	return vkc_json_set(o, path, v);
 }
 
-/* Standard base64 of s, malloc'd, or NULL. */
-static char *
-base64(const char *s)
-{
-	size_t n = strlen(s);
-	char *out;
-
-	if (n > (1u << 20))
-		return NULL;
-	out = malloc(4 * ((n + 2) / 3) + 1);
-	if (out == NULL)
-		return NULL;
-	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n);
-	return out;
-}
 
 /* The Secret <name>-credentials with the service principal, as data
  * (base64, what the API stores) or as stringData (for --dry-run). */
@@ -1029,8 +1015,9 @@ credentials_secret(const struct cli *cl, bool string_data)
 			    cl->client_secret);
 		goto out;
 	}
-	id = base64(cl->sp);
-	sec = base64(cl->client_secret);
+	id = vkc_base64_encode(cl->sp, strlen(cl->sp));
+	sec = vkc_base64_encode(cl->client_secret,
+	    strlen(cl->client_secret));
 	if (id == NULL || sec == NULL) {
 		rc = -ENOMEM;
 		goto out;

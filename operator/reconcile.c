@@ -2,13 +2,13 @@
 #include "reconcile.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "desired.h"
 #include "jsonutil.h"
@@ -1052,32 +1052,15 @@ check_credentials(struct pass *p, char hash[65])
 
 /* ---- TLS ---- */
 
-static int
-b64_decode(const char *in, char **out, size_t *outlen)
-{
-	size_t n = strlen(in), pad = 0;
-	unsigned char *buf;
-	int len;
 
-	*out = NULL;
-	if (n == 0 || n % 4 != 0 || n > (1u << 20))
-		return -EINVAL;
-	buf = malloc(n / 4 * 3 + 1);
-	if (buf == NULL)
-		return -ENOMEM;
-	len = EVP_DecodeBlock(buf, (const unsigned char *)in, (int)n);
-	if (len < 0) {
-		free(buf);
-		return -EINVAL;
-	}
-	if (in[n - 1] == '=')
-		pad++;
-	if (in[n - 2] == '=')
-		pad++;
-	*outlen = (size_t)len - pad;
-	buf[*outlen] = '\0';
-	*out = (char *)buf;
-	return 0;
+/* Decodes a base64 field of a Secret. */
+static int
+tls_field(struct json_object *secret, const char *path, char **out,
+    size_t *outlen)
+{
+	const char *v = vkc_json_get_string(secret, path, "");
+
+	return vkc_base64_decode(v, strlen(v), out, outlen);
 }
 
 /* Seconds left on the Secret's certificate when this resourceVersion of it
@@ -1134,10 +1117,8 @@ tls_material(struct pass *p, const struct vkc_release *r, char **cert,
 	    r->tls_secret);
 	rv = vkc_json_get_string(live, "metadata.resourceVersion", "");
 	if (live != NULL &&
-	    b64_decode(vkc_json_get_string(live, "data.tls\\.crt", ""), cert,
-	    &clen) == 0 &&
-	    b64_decode(vkc_json_get_string(live, "data.tls\\.key", ""), key,
-	    &klen) == 0) {
+	    tls_field(live, "data.tls\\.crt", cert, &clen) == 0 &&
+	    tls_field(live, "data.tls\\.key", key, &klen) == 0) {
 		/* parsing PEM is most of a quiet pass's cost: once per
 		 * version of the Secret is enough */
 		*left = tls_known_good(p, ckey, rv);
