@@ -618,30 +618,25 @@ vkc_informer_len(struct vkc_informer *inf)
 	return n;
 }
 
-struct json_object *
-vkc_informer_list_index(struct vkc_informer *inf, const char *v1,
-    const char *v2)
+void
+vkc_informer_foreach_index(struct vkc_informer *inf, const char *v1,
+    const char *v2, int (*fn)(struct json_object *obj, void *arg), void *arg)
 {
-	struct json_object *out, *set, *o, *copy;
+	struct json_object *set, *o;
 	char ik[512];
 
-	out = json_object_new_array();
-	if (out == NULL)
-		return NULL;
 	if ((size_t)snprintf(ik, sizeof(ik), "%s/%s", v1, v2) >= sizeof(ik))
-		return out;
+		return;
 	pthread_mutex_lock(&inf->lock);
 	if (json_object_object_get_ex(inf->index, ik, &set)) {
 		json_object_object_foreach(set, k, unused) {
 			(void)unused;
-			copy = NULL;
 			if (json_object_object_get_ex(inf->store, k, &o) &&
-			    json_object_deep_copy(o, &copy, NULL) == 0)
-				json_object_array_add(out, copy);
+			    fn(o, arg) != 0)
+				break;
 		}
 	}
 	pthread_mutex_unlock(&inf->lock);
-	return out;
 }
 
 void

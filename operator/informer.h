@@ -42,8 +42,8 @@ struct vkc_informer_config {
 	vkc_informer_transform transform;	/* or NULL */
 	vkc_informer_handler handler;	/* or NULL */
 	void *arg;
-	/* two labels to index objects by, for vkc_informer_list_index(),
-	 * or NULLs */
+	/* two labels to index objects by, for
+	 * vkc_informer_foreach_index(), or NULLs */
 	const char *index_by[2];
 };
 
@@ -73,10 +73,11 @@ struct json_object *vkc_informer_get(struct vkc_informer *inf, const char *ns,
 struct json_object *vkc_informer_list(struct vkc_informer *inf,
     const char *label, const char *value);
 
-/* Copies of the objects whose index_by labels are v1 and v2, as a new
- * JSON array: a lookup, not a scan. */
-struct json_object *vkc_informer_list_index(struct vkc_informer *inf,
-    const char *v1, const char *v2);
+/* Calls fn on each object whose index_by labels are v1 and v2 (a lookup,
+ * not a scan), under the same rules as vkc_informer_foreach(). */
+void vkc_informer_foreach_index(struct vkc_informer *inf, const char *v1,
+    const char *v2, int (*fn)(struct json_object *obj, void *arg),
+    void *arg);
 
 /* Calls fn on each stored object, without copying, until it returns
  * non-zero. fn runs under the cache's lock: it must be quick, must not

@@ -779,6 +779,19 @@ teardown_release(struct pass *p, const struct vkc_release *r, bool drain)
 	return 0;
 }
 
+/* Adds a child's release (instance -> os token) to the object arg. */
+static int
+note_release(struct json_object *o, void *arg)
+{
+	const char *inst, *os;
+
+	inst = label(o, "app.kubernetes.io/instance");
+	os = label(o, VKC_LABEL_OS);
+	if (inst != NULL && os != NULL)
+		json_object_object_add(arg, inst, json_object_new_string(os));
+	return 0;
+}
+
 /* The releases that exist for this connector, found by the labels of its
  * children, as a JSON object instance -> os token. */
 static struct json_object *
@@ -788,31 +801,16 @@ existing_releases(struct pass *p)
 		VKC_CACHE_DEPLOYMENTS, VKC_CACHE_SERVICEACCOUNTS,
 		VKC_CACHE_SECRETS, VKC_CACHE_CRBS,
 	};
-	struct json_object *out, *list, *o;
-	const char *inst, *os, *ns;
-	size_t i, j;
+	struct json_object *out;
+	size_t i;
 
 	out = json_object_new_object();
 	if (out == NULL)
 		return NULL;
-	for (i = 0; i < sizeof(caches) / sizeof(caches[0]); i++) {
-		list = vkc_informer_list_index(p->ctl->caches[caches[i]],
-		    p->ns, p->name);
-		if (list == NULL)
-			continue;
-		for (j = 0; j < json_object_array_length(list); j++) {
-			o = json_object_array_get_idx(list, j);
-			ns = label(o, VKC_LABEL_NAMESPACE);
-			inst = label(o, "app.kubernetes.io/instance");
-			os = label(o, VKC_LABEL_OS);
-			if (ns == NULL || strcmp(ns, p->ns) != 0 ||
-			    inst == NULL || os == NULL)
-				continue;
-			json_object_object_add(out, inst,
-			    json_object_new_string(os));
-		}
-		json_object_put(list);
-	}
+	/* only two labels are read: no copies */
+	for (i = 0; i < sizeof(caches) / sizeof(caches[0]); i++)
+		vkc_informer_foreach_index(p->ctl->caches[caches[i]], p->ns,
+		    p->name, note_release, out);
 	return out;
 }
 
@@ -1378,8 +1376,8 @@ reconcile_deleted(struct pass *p)
  * the operator may not bind, one that does not exist. Returns 0, 1 when
  * refused (reason set), or a negative code. */
 static int
-dry_run_child(struct pass *p, enum vkc_cache cache, struct json_object *obj,
-    const char *group, const char *version, const char *plural)
+dry_run_child(struct pass *p, struct json_object *obj, const char *group,
+    const char *version, const char *plural)
 {
 	struct kube_status st;
 	const char *name, *ns, *kind;
@@ -1389,8 +1387,6 @@ dry_run_child(struct pass *p, enum vkc_cache cache, struct json_object *obj,
 	ns = vkc_json_get_string(obj, "metadata.namespace", "");
 	name = vkc_json_get_string(obj, "metadata.name", "");
 	kind = vkc_json_get_string(obj, "kind", "");
-	if (cache_holds(p, cache, obj, NULL))
-		return 0;
 	rc = kube_path(path, sizeof(path), group, version, ns, plural, name,
 	    NULL);
 	if (rc != 0)
@@ -1431,28 +1427,37 @@ dry_run_child(struct pass *p, enum vkc_cache cache, struct json_object *obj,
 }
 
 /* Applies the children of every desired release, after checking that the
- * apiserver takes every Deployment and ClusterRoleBinding. Returns 0, 1
- * when the spec was refused (nothing applied), or a negative code. */
+ * apiserver takes every Deployment and ClusterRoleBinding not already in
+ * place. Returns 0, 1 when the spec was refused (nothing applied), or a
+ * negative code. */
 static int
 apply_releases(struct pass *p, const struct vkc_desired_ctx *dctx,
     const struct vkc_release *rels, int n)
 {
 	struct json_object *o, *deps[VKC_OS_COUNT] = { NULL };
+	struct json_object *crbs[VKC_OS_COUNT] = { NULL };
+	bool dep_held[VKC_OS_COUNT], crb_held[VKC_OS_COUNT];
 	char *cert = NULL, *key = NULL;
 	long long left;
 	int i, rc = 0;
 
 	for (i = 0; i < n && rc == 0; i++) {
 		deps[i] = vkc_desired_deployment(dctx, &rels[i]);
-		rc = deps[i] != NULL ? dry_run_child(p, VKC_CACHE_DEPLOYMENTS,
-		    deps[i], "apps", "v1", "deployments") : -ENOMEM;
-		if (rc != 0)
+		crbs[i] = vkc_desired_cluster_role_binding(dctx, &rels[i]);
+		if (deps[i] == NULL || crbs[i] == NULL) {
+			rc = -ENOMEM;
 			break;
-		o = vkc_desired_cluster_role_binding(dctx, &rels[i]);
-		rc = o != NULL ? dry_run_child(p, VKC_CACHE_CRBS, o,
-		    "rbac.authorization.k8s.io", "v1", "clusterrolebindings") :
-		    -ENOMEM;
-		json_object_put(o);
+		}
+		dep_held[i] = cache_holds(p, VKC_CACHE_DEPLOYMENTS, deps[i],
+		    NULL);
+		crb_held[i] = cache_holds(p, VKC_CACHE_CRBS, crbs[i], NULL);
+		if (!dep_held[i])
+			rc = dry_run_child(p, deps[i], "apps", "v1",
+			    "deployments");
+		if (rc == 0 && !crb_held[i])
+			rc = dry_run_child(p, crbs[i],
+			    "rbac.authorization.k8s.io", "v1",
+			    "clusterrolebindings");
 	}
 	for (i = 0; i < n && rc == 0; i++) {
 		o = vkc_desired_service_account(dctx, &rels[i]);
@@ -1476,20 +1481,18 @@ apply_releases(struct pass *p, const struct vkc_desired_ctx *dctx,
 		rc = o ? apply_child(p, VKC_CACHE_SECRETS, o, "", "v1",
 		    "secrets") : -ENOMEM;
 		json_object_put(o);
-		if (rc != 0)
-			break;
-		o = vkc_desired_cluster_role_binding(dctx, &rels[i]);
-		rc = o ? apply_child(p, VKC_CACHE_CRBS, o,
-		    "rbac.authorization.k8s.io", "v1", "clusterrolebindings") :
-		    -ENOMEM;
-		json_object_put(o);
-		if (rc != 0)
-			break;
-		rc = apply_child(p, VKC_CACHE_DEPLOYMENTS, deps[i], "apps", "v1",
-		    "deployments");
+		if (rc == 0 && !crb_held[i])
+			rc = apply_child(p, VKC_CACHE_CRBS, crbs[i],
+			    "rbac.authorization.k8s.io", "v1",
+			    "clusterrolebindings");
+		if (rc == 0 && !dep_held[i])
+			rc = apply_child(p, VKC_CACHE_DEPLOYMENTS, deps[i],
+			    "apps", "v1", "deployments");
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		json_object_put(deps[i]);
+		json_object_put(crbs[i]);
+	}
 	return rc;
 }
 
