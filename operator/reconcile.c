@@ -63,10 +63,9 @@ pass_requeue(struct pass *p, double s)
 		p->requeue = s;
 }
 
-/* True when ns is one this controller looks after. The caches of
- * cluster-scoped objects (ClusterRoleBindings, Nodes) see every
- * namespace's; an operator started for one namespace must leave the
- * others' alone. */
+/* True when ns is one this controller looks after. Its caches ask only
+ * for its namespace's objects; this guards the keys besides, so that an
+ * operator started for one namespace can never touch another's. */
 static bool
 ctl_owns_namespace(struct vkc_controller *ctl, const char *ns)
 {
@@ -299,6 +298,7 @@ vkc_controller_new(struct kube_client *c, const char *ns)
 {
 	struct vkc_controller *ctl;
 	struct vkc_informer_config cfg;
+	char crb_selector[512];
 	const char *scope;
 	int i;
 
@@ -349,10 +349,17 @@ vkc_controller_new(struct kube_client *c, const char *ns)
 	cfg.plural = "secrets";
 	ctl->caches[VKC_CACHE_SECRETS] = vkc_informer_new(c, &cfg);
 
+	/* cluster-scoped: an operator for one namespace asks only for that
+	 * namespace's bindings (selector strings are copied by the informer) */
 	cfg.ns = NULL;
 	cfg.name = "clusterrolebindings";
 	cfg.group = "rbac.authorization.k8s.io";
 	cfg.plural = "clusterrolebindings";
+	if (scope[0] != '\0') {
+		snprintf(crb_selector, sizeof(crb_selector), "%s,%s=%s",
+		    VKC_MANAGED_BY_SELECTOR, VKC_LABEL_NAMESPACE, scope);
+		cfg.label_selector = crb_selector;
+	}
 	ctl->caches[VKC_CACHE_CRBS] = vkc_informer_new(c, &cfg);
 
 	cfg.name = "nodes";
