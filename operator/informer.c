@@ -523,14 +523,20 @@ vkc_informer_start(struct vkc_informer *inf)
 }
 
 void
-vkc_informer_stop(struct vkc_informer *inf)
+vkc_informer_signal_stop(struct vkc_informer *inf)
 {
-	if (!inf->started)
-		return;
 	pthread_mutex_lock(&inf->lock);
 	inf->stop = 1;
 	pthread_cond_broadcast(&inf->cond);
 	pthread_mutex_unlock(&inf->lock);
+}
+
+void
+vkc_informer_stop(struct vkc_informer *inf)
+{
+	if (!inf->started)
+		return;
+	vkc_informer_signal_stop(inf);
 	pthread_join(inf->thread, NULL);
 	inf->started = false;
 }

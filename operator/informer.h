@@ -56,7 +56,11 @@ struct vkc_informer *vkc_informer_new(struct kube_client *c,
 /* Starts its thread. Returns 0 or a negative errno. */
 int vkc_informer_start(struct vkc_informer *inf);
 
-/* Stops the thread (ending a watch in progress) and waits for it. */
+/* Asks the thread to stop (a watch in progress ends within about a
+ * second) without waiting for it. */
+void vkc_informer_signal_stop(struct vkc_informer *inf);
+
+/* Stops the thread and waits for it. */
 void vkc_informer_stop(struct vkc_informer *inf);
 
 void vkc_informer_free(struct vkc_informer *inf);

@@ -594,40 +594,6 @@ lease_namespace(const struct options *o, const struct vkc_kubeconfig *kc)
 	return "default";
 }
 
-static struct cache_stop {
-	pthread_t thread;
-	struct vkc_informer *inf;
-} cache_stops[VKC_CACHE_COUNT];
-
-static void *
-cache_stop_main(void *arg)
-{
-	struct cache_stop *cs = arg;
-
-	vkc_informer_stop(cs->inf);
-	return NULL;
-}
-
-/* Stops every cache at once: each waits for its watch to notice, so one
- * after another would add those waits up. */
-static void
-stop_caches(void)
-{
-	int i, started[VKC_CACHE_COUNT];
-
-	for (i = 0; i < VKC_CACHE_COUNT; i++) {
-		cache_stops[i].inf = vkc_controller_cache(op.ctl,
-		    (enum vkc_cache)i);
-		started[i] = pthread_create(&cache_stops[i].thread, NULL,
-		    cache_stop_main, &cache_stops[i]) == 0;
-	}
-	for (i = 0; i < VKC_CACHE_COUNT; i++)
-		if (started[i])
-			pthread_join(cache_stops[i].thread, NULL);
-	/* stops whatever a failed thread start left running */
-	vkc_controller_stop_caches(op.ctl);
-}
-
 static double
 since(const struct timespec *t0)
 {
@@ -793,7 +759,7 @@ shutdown:
 	/* only now may a successor start: release the Lease for it */
 	if (op.leader != NULL)
 		vkc_leader_release(op.leader);
-	stop_caches();
+	vkc_controller_stop_caches(op.ctl);
 	vkc_httpd_stop(op.metrics);
 	vkc_httpd_stop(op.probes);
 	vkc_leader_free(op.leader);

@@ -458,6 +458,9 @@ vkc_controller_stop_caches(struct vkc_controller *ctl)
 {
 	int i;
 
+	/* all at once: each takes up to a second to notice */
+	for (i = 0; i < VKC_CACHE_COUNT; i++)
+		vkc_informer_signal_stop(ctl->caches[i]);
 	for (i = 0; i < VKC_CACHE_COUNT; i++)
 		vkc_informer_stop(ctl->caches[i]);
 }
